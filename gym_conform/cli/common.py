@@ -1,0 +1,102 @@
+"""Front-end plumbing shared by the console scripts: help text, option models, errors and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_HELP_FLAGS = {"-h", "--help", "+h=true", "+help=true", "++h=true", "++help=true"}
+_TRACEBACK_FLAG = "--traceback"
+
+Options = TypeVar("Options", bound=BaseModel)
+
+
+def wants_help(argv: Sequence[str]) -> bool:
+    """Return True when the user asked for help in any of the accepted spellings."""
+    return any(arg in _HELP_FLAGS for arg in argv)
+
+
+def render_help(
+    prog: str,
+    summary: str,
+    options: type[BaseModel],
+    examples: Sequence[str],
+    *,
+    config_overrides: bool = True,
+) -> str:
+    """Build `--help` text from the option model, so every key documented is a key accepted."""
+    lines = [f"usage: {prog} +key=value [+key=value ...]", "", summary, "", "keys:"]
+    for name, field in options.model_fields.items():
+        required = field.is_required()
+        default = "" if required else f" (default: {_show(field.default)})"
+        tag = " (required)" if required else default
+        lines.append(f"  +{name}=...{tag}")
+        for text_line in (field.description or "").splitlines():
+            lines.append(f"      {text_line}")
+    if config_overrides:
+        lines += [
+            "",
+            "Use ++key=value to force a value, and dotted keys (++a.b.c=value) to set any config value.",
+        ]
+    lines += ["", "Add --traceback to see a Python traceback for errors (for bug reports)."]
+    if examples:
+        lines += ["", "examples:"] + [f"  {e}" for e in examples]
+    return "\n".join(lines)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def read_options(model: type[Options], config: dict, prog: str) -> Options:
+    """Validate the command's own keys from the merged config; report every missing or bad key."""
+    known = {k: config[k] for k in model.model_fields if k in config}
+    try:
+        return model.model_validate(known)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            key = ".".join(str(p) for p in item["loc"])
+            if item["type"] == "missing":
+                message = f"missing required configuration: {key}"
+                hint = f"add +{key}=<value> (see {prog} --help)"
+            else:
+                message = f"bad value for {key}: {item['msg']}"
+                hint = f"see {prog} --help for what {key} accepts"
+            problems.append(Problem("cli.option", message, Location(field=key), hint))
+        raise ProblemsFound(problems, summary=f"{prog}: {len(problems)} configuration problem(s)") from None
+
+
+def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> None:
+    """Run a command and exit: user errors print a clear message (no traceback) and exit non-zero."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = _TRACEBACK_FLAG in args or os.environ.get("GYM_CONFORM_TRACEBACK") == "1"
+    args = [a for a in args if a != _TRACEBACK_FLAG]
+    try:
+        code = main(args) or EXIT_OK
+    except GymConformError as error:
+        if show_traceback:
+            traceback.print_exc()
+        print(error.render(), file=sys.stderr)
+        code = (
+            EXIT_USAGE if isinstance(error, ConfigError) and error.code == "config.override" else EXIT_ERROR
+        )
+    except KeyboardInterrupt:
+        print("interrupted; no partial output files were left behind", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    sys.stdout.flush()
+    sys.exit(code)

@@ -1,0 +1,1 @@
+"""Config loading as NeMo Gym does it: overrides, includes, env.yaml, interpolation, schemas."""

@@ -1,0 +1,499 @@
+"""Load NeMo Gym configs: `config_paths` includes, env.yaml, merge order, directives, `???` and interpolation."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import GrammarParseError, OmegaConfBaseException
+
+from gym_conform.core.config.directives import MISSING_VALUE, apply_directives
+from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
+from gym_conform.errors import ConfigError, GymConformError, Location, collect
+
+EXTRA_ROOTS_ENV_VAR = "NEMO_GYM_EXTRA_ROOTS"
+CONFIG_PATHS_KEY = "config_paths"
+ENV_YAML_NAME = "env.yaml"
+COMMAND_LINE = "<command line>"
+INSTALL_ROOT = Path(__file__).resolve().parents[3]
+
+# What NeMo Gym's ng_prepare_data seeds the config with, so that no model config is needed.
+NO_MODEL_DEFAULTS: dict[str, Any] = {
+    "policy_base_url": "",
+    "policy_api_key": "",
+    "policy_model_name": "",
+    "policy_model": {"responses_api_models": {"dummy_model": {"entrypoint": "app.py"}}},
+}
+
+# OmegaConf raises plain TypeError/ValueError for some merges; none of them may escape as a traceback.
+_OMEGACONF_ERRORS = (OmegaConfBaseException, TypeError, ValueError)
+_SECRET_KEY_PARTS = ("token", "api_key", "apikey", "secret", "password")
+_HINT_SET_VALUE = (
+    "Provide it via a CLI override, in env.yaml, or in a config passed via config_paths, e.g. ++{key}=<value>"
+)
+
+
+def search_roots() -> list[Path]:
+    """Return the directories relative read paths are looked up in: extra roots, cwd, then the install root."""
+    candidates = [
+        entry for entry in os.environ.get(EXTRA_ROOTS_ENV_VAR, "").split(os.pathsep) if entry.strip()
+    ]
+    roots = [Path(os.path.abspath(os.path.expanduser(entry))) for entry in candidates]
+    roots.append(Path.cwd())
+    if (INSTALL_ROOT / "gym_conform").is_dir() and (INSTALL_ROOT / "resources_servers").is_dir():
+        roots.append(INSTALL_ROOT)
+    return list(dict.fromkeys(roots))
+
+
+def resolve_read_path(p: str | Path, roots: Sequence[Path] | None = None) -> Path:
+    """Return `p` under the first search root where it exists (absolute paths as is), else under cwd."""
+    path = Path(p)
+    if path.is_absolute():
+        return path
+    for root in search_roots() if roots is None else roots:
+        if (Path(root) / path).exists():
+            return Path(root) / path
+    return Path.cwd() / path
+
+
+@dataclass(frozen=True, repr=False)
+class LoadedConfig:
+    """A fully merged and resolved config, the YAML files it came from, and where each key was set."""
+
+    data: dict
+    files: list[Path] = field(default_factory=list)
+    sourcemap: SourceMap = field(default_factory=SourceMap, compare=False)
+
+    def locate(self, key_path: Sequence[str | int]) -> Location:
+        """Return the YAML file and line that last set `key_path` (or its nearest set ancestor)."""
+        return self.sourcemap.locate(key_path)
+
+    def __repr__(self) -> str:
+        files = [str(path) for path in self.files]
+        return f"LoadedConfig(data={_mask_secrets(self.data)!r}, files={files!r})"
+
+
+def load_config(
+    cli: dict, *, initial: dict | None = None, roots: Sequence[Path] | None = None
+) -> LoadedConfig:
+    """Load, merge and resolve a config the way NeMo Gym does; precedence CLI > env.yaml > config files.
+
+    `initial` holds defaults below everything else (NeMo Gym's NO_MODEL_DEFAULTS for ng_prepare_data). Every
+    problem is a ConfigError (several at once: ProblemsFound) with a file, line and hint.
+    """
+    roots = search_roots() if roots is None else [Path(root) for root in roots]
+    cli = copy.deepcopy(cli)
+    initial = copy.deepcopy(initial or {})
+    cli_source = plain_source(COMMAND_LINE, cli)
+
+    env_path = resolve_read_path(ENV_YAML_NAME, roots)
+    env_data: dict = {}
+    env_source: Source | None = None
+    if env_path.is_file():
+        env_data, env_source = _load_mapping(env_path)
+
+    head = _merge([(env_data, env_source), (cli, cli_source)])
+    head_origin = cli_source if CONFIG_PATHS_KEY in cli or env_source is None else env_source
+    entries = _config_path_list(_selected(head, CONFIG_PATHS_KEY), head_origin)
+    all_paths, loaded = _load_includes(entries, roots)
+
+    layers = [(initial, None)] + [(data, source) for _, data, source in loaded]
+    sources = [source for _, _, source in loaded]
+    if env_source is not None:
+        layers.append((env_data, env_source))
+        sources.append(env_source)
+    layers.append((cli, cli_source))
+    sources.append(cli_source)
+    merged = _merge(layers)
+    tree = OmegaConf.to_container(merged, resolve=False)
+    tree = _in_nemo_gym_key_order(tree, [data for _, data, _ in loaded] + [env_data, initial, cli])
+    if all_paths:
+        tree[CONFIG_PATHS_KEY] = all_paths
+
+    sourcemap = SourceMap(sources)
+    tree, moves = apply_directives(tree, sourcemap.locate)
+    sourcemap.moves.extend(moves)
+    _drop_placeholder_implementations(tree, initial)
+    _raise_on_missing_values(tree, sourcemap)
+    data = _resolve(tree, sourcemap)
+    files = [path for path, _, _ in loaded] + ([env_path] if env_source is not None else [])
+    return LoadedConfig(data=data, files=files, sourcemap=sourcemap)
+
+
+def _in_nemo_gym_key_order(tree: dict, layers: list[dict]) -> dict:
+    """Order top-level keys as NeMo Gym does: it merges the defaults with the command line, after the files.
+
+    Values from the defaults still lose to every file here; only the position of their keys follows NeMo Gym,
+    so server instances (and hence collation) come in the same order.
+    """
+    order = dict.fromkeys(key for layer in layers for key in layer)
+    return {key: tree[key] for key in order if key in tree}
+
+
+def _display(path: Path) -> str:
+    """Show a path relative to cwd when it is under cwd, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_mapping(path: Path) -> tuple[dict, Source]:
+    """Load a YAML file whose top level must be a mapping (an empty file is an empty mapping)."""
+    data, source = load_yaml(path)
+    source = Source(_display(path), source.lines)
+    if data is None:
+        return {}, source
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"A config file must hold a mapping of keys at the top level, but this one holds a "
+            f"{type(data).__name__}.",
+            code="config.not_mapping",
+            location=Location(source.label, 1),
+            hint="Write the file as `key: value` lines, e.g. `my_server:` followed by an indented block.",
+        )
+    return data, source
+
+
+def _config_path_list(value: Any, origin: Source | None) -> list[tuple[str, Source | None, KeyPath]]:
+    """Validate a `config_paths` value as a list of strings; return each entry with where it was written."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        label = origin.label if origin is not None else None
+        line = origin.lines.get((CONFIG_PATHS_KEY,)) if origin is not None else None
+        raise ConfigError(
+            f"'{CONFIG_PATHS_KEY}' must be a list of paths. Got: {value!r} ({type(value).__name__}).",
+            code="config.paths_not_list",
+            location=Location(label, line, CONFIG_PATHS_KEY),
+            hint='Pass a list, e.g. "+config_paths=[a.yaml,b.yaml]" on the command line or '
+            "`config_paths: [a.yaml, b.yaml]` in YAML.",
+        )
+    return [(entry, origin, (CONFIG_PATHS_KEY, index)) for index, entry in enumerate(value)]
+
+
+def _load_includes(
+    entries: list[tuple[str, Source | None, KeyPath]], roots: Sequence[Path]
+) -> tuple[list[str], list[tuple[Path, dict, Source]]]:
+    """Load every config breadth-first with its nested `config_paths`; return all entries and merge order.
+
+    Merge order is the post-order of the include tree: a config follows (and so overrides) what it
+    included, and a later sibling (with its includes) follows an earlier one.
+    """
+    queue: list[tuple[str, Source | None, KeyPath]] = []
+    seen: dict[Path, int] = {}
+    for entry in entries:
+        resolved = resolve_read_path(entry[0], roots).resolve()
+        if resolved not in seen:
+            seen[resolved] = len(queue)
+            queue.append(entry)
+    root_count = len(queue)
+    children: list[list[int]] = [[] for _ in queue]
+    loaded: dict[int, tuple[Path, dict, Source]] = {}
+    errors: list[GymConformError] = []
+    index = 0
+    while index < len(queue):
+        entry, written_in, key_path = queue[index]
+        path = resolve_read_path(entry, roots)
+        try:
+            if not path.is_file():
+                raise _not_found(entry, written_in, key_path, roots)
+            data, source = _load_mapping(path)
+            nested = _config_path_list(data.get(CONFIG_PATHS_KEY), source)
+        except ConfigError as exc:
+            errors.append(exc)
+            index += 1
+            continue
+        loaded[index] = (path, data, source)
+        for child in nested:
+            resolved = resolve_read_path(child[0], roots).resolve()
+            if resolved not in seen:
+                seen[resolved] = len(queue)
+                children[index].append(len(queue))
+                queue.append(child)
+                children.append([])
+        index += 1
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise collect(errors, summary=f"{len(errors)} config file problem(s) found")
+    order: list[int] = []
+
+    def visit(node: int) -> None:
+        for child in children[node]:
+            visit(child)
+        order.append(node)
+
+    for root_index in range(root_count):
+        visit(root_index)
+    return [entry for entry, _, _ in queue], [loaded[node] for node in order]
+
+
+def _not_found(
+    entry: str, written_in: Source | None, key_path: KeyPath, roots: Sequence[Path]
+) -> ConfigError:
+    """Build the error for a config_paths entry that exists under no search root."""
+    path = Path(entry)
+    looked = [path] if path.is_absolute() else [Path(root) / path for root in roots]
+    suggestions: list[str] = []
+    for candidate in looked:
+        if candidate.parent.is_dir():
+            names = [child.name for child in candidate.parent.iterdir()]
+            for name in difflib.get_close_matches(path.name, names, n=3, cutoff=0.6):
+                suggestion = (
+                    str(path.parent / name) if not path.is_absolute() else str(candidate.parent / name)
+                )
+                if suggestion not in suggestions:
+                    suggestions.append(suggestion)
+    listing = "\n".join(f"  - {place}" for place in (looked if path.is_absolute() else roots))
+    hint = "Check the spelling; relative paths are looked up in NEMO_GYM_EXTRA_ROOTS, cwd, then the install root."
+    if suggestions:
+        hint = "Did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+    label = written_in.label if written_in is not None else None
+    line = written_in.lines.get(key_path) if written_in is not None else None
+    return ConfigError(
+        f"config_paths entry '{entry}' was not found. Looked in:\n{listing}",
+        code="config.not_found",
+        location=Location(label, line, dotted_path(key_path)),
+        hint=hint,
+    )
+
+
+def _merge(layers: list[tuple[dict, Source | None]]) -> DictConfig:
+    """Merge plain dicts with OmegaConf (later wins, first-seen key order kept); errors name the layer."""
+    merged = OmegaConf.create({})
+    for data, source in layers:
+        try:
+            merged = OmegaConf.merge(merged, OmegaConf.create(data))
+        except OmegaConfBaseException as exc:
+            raise _omegaconf_error(exc, source) from exc
+        except (TypeError, ValueError) as exc:
+            raise _type_clash(OmegaConf.to_container(merged, resolve=False), data, source) from exc
+    return merged
+
+
+def _type_clash(base: dict, layer: dict, source: Source | None) -> ConfigError:
+    """Explain a merge OmegaConf refused: one layer has a mapping where an earlier one has a list."""
+    key_path = _clash_path(base, layer, ())
+    label = source.label if source is not None else None
+    line = source.lines.get(key_path) if source is not None and key_path else None
+    name = dotted_path(key_path or ())
+    return ConfigError(
+        f"'{name}' is a list in one config and a mapping in another, so they cannot be merged.",
+        code="config.merge",
+        location=Location(label, line, name or None),
+        hint="A list is always replaced whole: set the entire list (e.g. ++key=[...]) instead of one of its "
+        "items, or make both configs use the same shape.",
+    )
+
+
+def _clash_path(base: Any, layer: Any, prefix: KeyPath) -> KeyPath | None:
+    """Return the first key path where `layer` puts a mapping over a list or a list over a mapping."""
+    if isinstance(base, dict) and isinstance(layer, dict):
+        for key in layer:
+            if key in base:
+                found = _clash_path(base[key], layer[key], (*prefix, key))
+                if found is not None:
+                    return found
+        return None
+    if isinstance(base, (dict, list)) and isinstance(layer, (dict, list)) and type(base) is not type(layer):
+        return prefix
+    return None
+
+
+def _omegaconf_error(exc: OmegaConfBaseException, source: Source | None) -> ConfigError:
+    """Turn an OmegaConf exception about one layer's value into a located ConfigError without a traceback."""
+    key_path = _parse_full_key(str(getattr(exc, "full_key", "") or ""))
+    label = source.label if source is not None else None
+    line = source.lines.get(key_path) if source is not None else None
+    location = Location(label, line, dotted_path(key_path) or None)
+    problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, GrammarParseError):
+        return ConfigError(
+            f"Config value '{dotted_path(key_path)}' has a malformed interpolation: {problem}",
+            code="config.interpolation",
+            location=location,
+            hint="Close every `${` with `}`; supported forms are ${key.path} and ${oc.env:VAR,default}.",
+        )
+    return ConfigError(
+        f"Unsupported config value: {problem}",
+        code="config.invalid_value",
+        location=location,
+        hint="Config values must be strings, numbers, booleans, null, lists or mappings (quote dates).",
+    )
+
+
+def _parse_full_key(full_key: str) -> KeyPath:
+    """Split OmegaConf's `a.b[0].c` key notation into a key path."""
+    return tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", full_key))
+
+
+def _selected(config: DictConfig, key: str) -> Any:
+    """Return one top-level value as plain data, resolving interpolations in it."""
+    try:
+        value = config.get(key)
+        if isinstance(value, (DictConfig, ListConfig)):
+            return OmegaConf.to_container(value, resolve=True)
+        return value
+    except _OMEGACONF_ERRORS as exc:
+        raise _interpolation_error(exc, (key,), None) from exc
+
+
+def _drop_placeholder_implementations(tree: dict, initial: dict) -> None:
+    """Merge a default server implementation (e.g. `dummy_model`) into a real one the configs define.
+
+    NeMo Gym does the same, so that a model config replaces the no-model placeholder instead of making the
+    instance hold two implementations.
+    """
+    for instance, block in initial.items():
+        merged_block = tree.get(instance)
+        if not isinstance(block, dict) or not isinstance(merged_block, dict):
+            continue
+        for server_type, placeholders in block.items():
+            implementations = merged_block.get(server_type)
+            if not isinstance(placeholders, dict) or not isinstance(implementations, dict):
+                continue
+            if not all(isinstance(impl, dict) and "entrypoint" in impl for impl in placeholders.values()):
+                continue
+            real = [name for name in implementations if name not in placeholders]
+            if not real:
+                continue
+            for name in placeholders:
+                placeholder = implementations.pop(name, None)
+                if (
+                    len(real) != 1
+                    or not isinstance(placeholder, dict)
+                    or not isinstance(implementations[real[0]], dict)
+                ):
+                    continue
+                try:
+                    combined = OmegaConf.merge(OmegaConf.create(placeholder), implementations[real[0]])
+                except _OMEGACONF_ERRORS:
+                    continue  # the real implementation's own values stand; the schema reports their shape
+                implementations[real[0]] = OmegaConf.to_container(combined, resolve=False)
+
+
+def _missing_paths(tree: Any, prefix: KeyPath = ()) -> list[KeyPath]:
+    """Return the key path of every value still `???`."""
+    if isinstance(tree, dict):
+        items = tree.items()
+    elif isinstance(tree, list):
+        items = enumerate(tree)
+    else:
+        return []
+    found: list[KeyPath] = []
+    for key, value in items:
+        if isinstance(value, str) and value == MISSING_VALUE:
+            found.append((*prefix, key))
+        else:
+            found.extend(_missing_paths(value, (*prefix, key)))
+    return found
+
+
+def _raise_on_missing_values(tree: dict, sourcemap: SourceMap) -> None:
+    """Raise one ConfigError listing every `???` value left after merging, with the override that sets it."""
+    missing = _missing_paths(tree)
+    if not missing:
+        return
+    listed = []
+    for key_path in missing:
+        where = sourcemap.locate(key_path)
+        origin = f" (set to ??? at {where.path}:{where.line})" if where.path and where.line else ""
+        listed.append(f"  - {dotted_path(key_path)}{origin}")
+    fixes = "\n".join(f"++{dotted_path(key_path)}=<value>" for key_path in missing)
+    raise ConfigError(
+        f"{len(missing)} required config value(s) are unset (still '???') after merging:\n"
+        + "\n".join(listed),
+        code="config.missing_value",
+        location=sourcemap.locate(missing[0]),
+        hint="Provide each one via a CLI override, in env.yaml, or in a config passed via config_paths:\n"
+        + fixes,
+    )
+
+
+def _string_leaves(tree: Any, prefix: KeyPath = ()) -> list[KeyPath]:
+    """Return the key path of every string value that contains an interpolation."""
+    if isinstance(tree, dict):
+        items = tree.items()
+    elif isinstance(tree, list):
+        items = enumerate(tree)
+    else:
+        return [prefix] if isinstance(tree, str) and "${" in tree else []
+    return [leaf for key, value in items for leaf in _string_leaves(value, (*prefix, key))]
+
+
+def _resolve(tree: dict, sourcemap: SourceMap) -> dict:
+    """Resolve every interpolation to a plain dict, reporting each value that cannot be resolved."""
+    try:
+        config = OmegaConf.create(tree)
+    except OmegaConfBaseException as exc:
+        raise _omegaconf_error(exc, None) from exc
+    errors: list[ConfigError] = []
+    for key_path in _string_leaves(tree):
+        try:
+            node = config
+            for part in key_path:
+                node = node[part]
+        except _OMEGACONF_ERRORS as exc:
+            errors.append(_interpolation_error(exc, key_path, sourcemap))
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise collect(errors, summary=f"{len(errors)} config value(s) could not be resolved")
+    try:
+        return OmegaConf.to_container(config, resolve=True)
+    except _OMEGACONF_ERRORS as exc:
+        raise _interpolation_error(exc, (), sourcemap) from exc
+
+
+def _interpolation_error(exc: Exception, key_path: KeyPath, sourcemap: SourceMap | None) -> ConfigError:
+    """Explain why the value at `key_path` cannot be resolved, without OmegaConf's traceback."""
+    text = str(exc)
+    name = dotted_path(key_path) or str(getattr(exc, "full_key", "") or "")
+    location = sourcemap.locate(key_path) if sourcemap is not None else Location(field=name or None)
+    key = re.search(r"Interpolation key '([^']+)' not found", text)
+    if key:
+        return ConfigError(
+            f"Config value '{name}' references '{key.group(1)}', which is not set after merging.",
+            code="config.interpolation",
+            location=location,
+            hint=_HINT_SET_VALUE.format(key=key.group(1)),
+        )
+    variable = re.search(r"Environment variable '([^']+)' not found", text)
+    if variable:
+        return ConfigError(
+            f"Config value '{name}' reads environment variable '{variable.group(1)}', which is not set.",
+            code="config.interpolation",
+            location=location,
+            hint=f"Export {variable.group(1)}, or give a default: ${{oc.env:{variable.group(1)},<default>}}",
+        )
+    first_line = text.splitlines()[0] if text else type(exc).__name__
+    return ConfigError(
+        f"Config value '{name}' could not be resolved: {first_line}",
+        code="config.interpolation",
+        location=location,
+        hint="Supported forms are ${key.path} and ${oc.env:VAR,default}; check the spelling and braces.",
+    )
+
+
+def _mask_secrets(tree: Any) -> Any:
+    """Return a copy of `tree` with the string value of every secret-looking key replaced by `***`."""
+    if isinstance(tree, dict):
+        return {
+            key: "***"
+            if isinstance(value, str)
+            and value
+            and any(part in str(key).lower() for part in _SECRET_KEY_PARTS)
+            else _mask_secrets(value)
+            for key, value in tree.items()
+        }
+    if isinstance(tree, list):
+        return [_mask_secrets(item) for item in tree]
+    return tree

@@ -1,0 +1,218 @@
+"""Mergeable accumulators: `AvgMinMax` (NeMo Gym's Welford/Chan statistics) and exact low-memory `StringStats`."""
+
+from __future__ import annotations
+
+from hashlib import blake2b
+from math import inf, sqrt
+
+import numpy as np
+
+
+def round_metric(x: float) -> float:
+    """Round like NeMo Gym: 2 decimals when |x| >= 1, else 3 (Python's `round` on the binary value)."""
+    x = float(x)
+    return round(x, 2) if x >= 1 or x <= -1 else round(x, 3)
+
+
+# Repeat counts up to this are replayed one by one; NeMo Gym itself repeats rows (num_repeats) one by one, and
+# a one-group merge can land a rounding tie (a mean of exactly 2.125, say) on the other side of it.
+EXACT_REPEATS = 64
+
+
+class AvgMinMax:
+    """Count, mean, min, max and sample standard deviation of numbers; shards combine with `merge`."""
+
+    __slots__ = ("m2", "max", "mean", "min", "total")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.min: float = inf
+        self.max: float = -inf
+
+    def observe(self, x: float, count: int = 1) -> None:
+        """Add `count` copies of `x` the way NeMo Gym's `observe` does (its path for extra fields).
+
+        Up to `EXACT_REPEATS` copies replay NeMo Gym's Welford step, so even rounding ties come out bit for
+        bit the same; more copies are merged in O(1) as one group with Chan's formula.
+        """
+        if count < 1 or count > EXACT_REPEATS:
+            self._merge_group(x, count)
+            return
+        self.min = min(self.min, x)
+        self.max = max(self.max, x)
+        for _ in range(count):
+            self.total += 1
+            delta = x - self.mean
+            self.mean += delta / self.total
+            self.m2 += delta * (x - self.mean)
+
+    def merge_constant(self, x: float, count: int = 1) -> None:
+        """Add `count` copies of `x` the way NeMo Gym builds its standard metrics: merging one-value accumulators.
+
+        Exact replay up to `EXACT_REPEATS` copies, one O(1) Chan group merge beyond, as for `observe`.
+        """
+        if count < 1 or count > EXACT_REPEATS:
+            self._merge_group(x, count)
+            return
+        self.min = min(self.min, x)
+        self.max = max(self.max, x)
+        if self.total == 0:
+            # + 0.0 turns -0.0 into 0.0, as NeMo Gym's running mean (which starts at 0) does.
+            self.mean = x + 0.0
+            self.total = 1
+            count -= 1
+        for _ in range(count):
+            n1 = self.total
+            n = n1 + 1
+            delta = x - self.mean
+            self.mean = self.mean + delta * (1 / n)
+            self.m2 = self.m2 + (delta * delta) * (n1 / n)
+            self.total = n
+
+    def _merge_group(self, x: float, count: int) -> None:
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        group = AvgMinMax()
+        group.total, group.mean, group.min, group.max = count, x + 0.0, x, x
+        self.merge(group)
+
+    def merge(self, other: AvgMinMax) -> None:
+        """Fold `other` into this accumulator (Chan's parallel formula, in NeMo Gym's operation order)."""
+        if other.total == 0:
+            return
+        if self.total == 0:
+            self.total, self.mean, self.m2 = other.total, other.mean, other.m2
+            self.min, self.max = other.min, other.max
+            return
+        n1, n2 = self.total, other.total
+        n = n1 + n2
+        delta = other.mean - self.mean
+        self.mean = self.mean + delta * (n2 / n)
+        self.m2 = self.m2 + other.m2 + (delta * delta) * (n1 * n2 / n)
+        self.total = n
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
+    def copy(self) -> AvgMinMax:
+        """Return an independent accumulator with the same state."""
+        twin = AvgMinMax()
+        twin.merge(self)
+        return twin
+
+    def to_json(self) -> dict:
+        """Return NeMo Gym's serialized form: count, then rounded Average/Min/Max/Standard deviation as floats."""
+        n = self.total
+        if n == 0:
+            return {
+                "Total # non-null values": 0,
+                "Average": 0.0,
+                "Min": 0.0,
+                "Max": 0.0,
+                "Standard deviation": 0.0,
+            }
+        # max() guards sqrt against a rounding-negative M2; it never changes a non-negative value.
+        stddev = sqrt(max(self.m2, 0.0) / (n - 1)) if n > 1 else 0.0
+        return {
+            "Total # non-null values": n,
+            "Average": round_metric(self.mean),
+            "Min": round_metric(self.min),
+            "Max": round_metric(self.max),
+            "Standard deviation": round_metric(stddev),
+        }
+
+
+_DIGEST = np.dtype("<u8")
+
+
+def _digest(text: str) -> bytes:
+    # surrogatepass: JSON may legally carry lone surrogates ("\ud800"), which strict UTF-8 cannot encode.
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the sorted distinct values of two sorted distinct arrays.
+
+    A stable sort of two concatenated sorted runs is a linear merge (timsort); np.union1d re-sorts from
+    scratch and measured ~400x slower on 10M digests.
+    """
+    if b.size == 0:
+        return a
+    if a.size == 0:
+        return b
+    merged = np.concatenate((a, b))
+    merged.sort(kind="stable")
+    keep = np.empty(merged.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return merged[keep]
+
+
+class StringStats:
+    """Exact distinct and total counts of strings, in memory independent of string length.
+
+    Each string is kept only as a 64-bit BLAKE2b digest of its UTF-8 bytes (deterministic across processes,
+    unlike the salted built-in `hash`), so `unique_count` is exact up to digest collisions, whose probability
+    is about n**2 / 2**65 (below 3e-8 for a million distinct strings). Digests collect in a byte buffer
+    and are periodically folded into one sorted array of distinct digests: 8 bytes per distinct string.
+    """
+
+    __slots__ = ("_flush_at", "_pending", "_unique", "total_count")
+
+    _MIN_FLUSH_BYTES = 8 << 16
+
+    def __init__(self) -> None:
+        self.total_count = 0
+        self._pending = bytearray()
+        self._unique = np.empty(0, dtype=_DIGEST)
+        self._flush_at = self._MIN_FLUSH_BYTES
+
+    def observe(self, text: str, count: int = 1) -> None:
+        """Count `count` occurrences of `text`."""
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        self.total_count += count
+        self._pending += _digest(text)
+        if len(self._pending) >= self._flush_at:
+            self._compact()
+
+    def _compact(self) -> None:
+        if self._pending:
+            fresh = np.unique(np.frombuffer(self._pending, dtype=_DIGEST))
+            self._pending = bytearray()
+            self._absorb(fresh)
+
+    def _absorb(self, distinct_sorted: np.ndarray) -> None:
+        self._unique = _sorted_union(self._unique, distinct_sorted)
+        # Letting the buffer grow to half the sorted array keeps the total merge work near-linear while
+        # bounding the buffer at half the distinct digests' bytes (or 512 KiB when there are few).
+        self._flush_at = max(self._MIN_FLUSH_BYTES, self._unique.nbytes // 2)
+
+    @property
+    def unique_count(self) -> int:
+        """Number of distinct strings observed (exact up to 64-bit digest collisions)."""
+        self._compact()
+        return int(self._unique.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by digests: the sorted distinct array plus the not yet folded buffer."""
+        return int(self._unique.nbytes) + len(self._pending)
+
+    def merge(self, other: StringStats) -> None:
+        """Fold `other` into this accumulator."""
+        self._compact()
+        other._compact()
+        self._absorb(other._unique)
+        self.total_count += other.total_count
+
+    def copy(self) -> StringStats:
+        """Return an independent accumulator with the same state."""
+        twin = StringStats()
+        twin.merge(self)
+        return twin
+
+    def to_json(self) -> dict:
+        """Return NeMo Gym's serialized form `{"unique_count", "total_count"}`."""
+        return {"unique_count": self.unique_count, "total_count": self.total_count}

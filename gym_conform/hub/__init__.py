@@ -1,0 +1,1 @@
+"""Dataset downloads from the Hugging Face Hub."""

@@ -1,0 +1,86 @@
+"""Make sure every in-scope dataset file is local: report the missing ones or download them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from gym_conform.core.config.loader import LoadedConfig
+from gym_conform.errors import DataError, DownloadError, Problem, ProblemsFound
+from gym_conform.hub.download import download_dataset, resolve_hf_token
+from gym_conform.prepare.options import PrepareOptions
+from gym_conform.prepare.plan import DatasetJob
+
+Echo = Callable[[str], None]
+
+
+def bullets(items: Sequence[str]) -> str:
+    """Render a list the way NeMo Gym prints lists: one `- item` per line."""
+    return "".join(f"\n- {item}" for item in items)
+
+
+def ensure_local(jobs: Sequence[DatasetJob], options: PrepareOptions, cfg: LoadedConfig, echo: Echo) -> None:
+    """Download missing datasets when allowed; otherwise report every missing file and stop."""
+    found = [j for j in jobs if j.path.exists()]
+    missing = [j for j in jobs if not j.path.exists()]
+    if found:
+        echo("FOUND the following datasets at their local paths:" + bullets([j.display_path for j in found]))
+    if not missing:
+        return
+    echo("MISSING the following datasets:" + bullets([j.display_path for j in missing]))
+    if options.mode == "example_validation" or not options.should_download:
+        raise _missing_error(missing, options)
+    token = resolve_hf_token(cfg.data)
+    failures: list[Problem] = []
+    for job in missing:
+        try:
+            _download(job, options, token, echo)
+        except (DownloadError, DataError) as error:
+            failures += [Problem(p.code, p.message, job.config_location, p.hint) for p in error.problems]
+    if failures:
+        raise ProblemsFound(failures, summary=f"{len(failures)} dataset(s) could not be downloaded")
+
+
+def _missing_error(missing: Sequence[DatasetJob], options: PrepareOptions) -> ProblemsFound:
+    if options.mode == "example_validation":
+        hint = (
+            "example datasets are never downloaded: create the file with 5 example rows "
+            "(usually the first 5 rows of your train data)"
+        )
+        summary = "Missing local datasets: you must provide the missing example jsonl files"
+    else:
+        hint = "check the path, or add +should_download=true to download it from its declared source"
+        summary = (
+            "Missing local datasets. You must provide local datasets since download is disabled. "
+            "Run with `+should_download=true` to enable downloading."
+        )
+    problems = [
+        Problem(
+            "data.missing",
+            f"dataset '{j.dataset.name}' ({j.type}) of {j.agent} not found at {j.display_path}",
+            j.config_location,
+            hint,
+        )
+        for j in missing
+    ]
+    return ProblemsFound(problems, summary=summary)
+
+
+def _download(job: DatasetJob, options: PrepareOptions, token: str | None, echo: Echo) -> None:
+    dataset = job.dataset
+    hf = getattr(dataset, "huggingface_identifier", None)
+    gitlab = getattr(dataset, "gitlab_identifier", None)
+    if gitlab is not None and (hf is None or options.data_source == "gitlab"):
+        raise DownloadError(
+            f"dataset '{dataset.name}' is only available from GitLab (MLflow), which gym-conform does not download",
+            code="download.gitlab_unsupported",
+            hint="download it with NeMo Gym's tooling, or add a huggingface source to the dataset config",
+        )
+    if hf is None:
+        raise DownloadError(
+            f"dataset '{dataset.name}' is missing and declares no source to download it from",
+            code="download.no_source",
+            hint="add `source: {type: huggingface, repo_id: ORG/NAME, artifact_fpath: FILE}` or create the file",
+        )
+    echo(f"Downloading '{dataset.type}' split from {hf.repo_id} to {job.display_path}...")
+    path = download_dataset(dataset, token=token)
+    echo(f"Downloaded {hf.repo_id} to: {path}")

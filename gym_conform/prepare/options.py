@@ -1,0 +1,56 @@
+"""The keys `ng_prepare_data` accepts, with the help text `--help` prints for each."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["example_validation", "train_preparation"]
+
+# Which dataset types each mode reads, as NeMo Gym defines them.
+MODE_DATASET_TYPES: dict[str, tuple[str, ...]] = {
+    "example_validation": ("example",),
+    "train_preparation": ("train", "validation", "benchmark"),
+}
+
+
+class PrepareOptions(BaseModel):
+    """Options of one `ng_prepare_data` run."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    config_paths: list[str] = Field(
+        default_factory=list,
+        description=(
+            'YAML configs to merge, e.g. "+config_paths=[a.yaml,b.yaml]" (quote it in the shell).\n'
+            "Later files override earlier ones; env.yaml and ++key=value overrides win over both."
+        ),
+    )
+    output_dirpath: str = Field(
+        description="Directory for the collated <type>.jsonl and <type>_metrics.json files (created if missing)."
+    )
+    mode: Mode = Field(
+        description=(
+            "example_validation: check the `example` datasets (before contributing).\n"
+            "train_preparation: validate `train` and `validation` (and benchmark) datasets and collate them."
+        )
+    )
+    should_download: bool = Field(
+        default=False,
+        description=(
+            "Download missing train/validation datasets from their declared source (Hugging Face).\n"
+            "The token comes from hf_token in env.yaml (or +hf_token=...) or the HF_TOKEN environment variable."
+        ),
+    )
+    data_source: Literal["huggingface", "gitlab"] = Field(
+        default="huggingface",
+        description="Which source to use when a dataset declares both a gitlab and a huggingface identifier.",
+    )
+    overwrite_metrics_conflicts: bool = Field(
+        default=False,
+        description=(
+            "Rewrite *_metrics.json files whose committed numbers differ from the recomputed ones,\n"
+            "instead of failing and writing *_metrics_conflict.json next to them."
+        ),
+    )

@@ -1,0 +1,177 @@
+"""The `ng_prepare_data` pipeline: configs -> datasets -> validated rows, metrics and collated files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gym_conform.core.config.loader import LoadedConfig
+from gym_conform.core.config.schema import parse_server_instances
+from gym_conform.core.files import atomic_output, atomic_write_text
+from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
+from gym_conform.core.metrics.document import dumps_metrics, metrics_document
+from gym_conform.errors import DataError, Location, Problem, ProblemsFound
+from gym_conform.prepare.fetch import bullets, ensure_local
+from gym_conform.prepare.options import MODE_DATASET_TYPES, PrepareOptions
+from gym_conform.prepare.plan import AGENT_SERVER_TYPE, DatasetJob, display, jobs_by_type, plan_jobs
+from gym_conform.prepare.prompts import prompt_transform
+from gym_conform.prepare.scan import ScanResult, scan_dataset
+from gym_conform.prepare.sidecars import Outcome, Reconciled, reconcile
+
+Echo = Callable[[str], None]
+
+
+def title(text: str) -> str:
+    """Return NeMo Gym's banner: two blank lines, then `text` framed by 100 `#`."""
+    bar = "#" * 100
+    return f"\n\n{bar}\n#\n# {text}\n#\n{bar}\n"
+
+
+@dataclass
+class PrepareSummary:
+    """What a successful run wrote."""
+
+    outputs: dict[str, Path] = field(default_factory=dict)
+    metrics: list[Reconciled] = field(default_factory=list)
+
+
+class _DiscardOutput(Exception):
+    """Raised inside an atomic write to throw the partial output away."""
+
+
+def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print) -> PrepareSummary:
+    """Run the whole preparation; raise `ProblemsFound` listing every bad row, missing file or conflict."""
+    echo(title("Load and validate server instance configs"))
+    instances = parse_server_instances(cfg)
+    agents = [i for i in instances if i.server_type == AGENT_SERVER_TYPE]
+    echo(
+        f"Found {len(instances)} server instance configs ({len(agents)} agent configs):"
+        + bullets([f"{i.name} ({i.server_type})" for i in instances])
+        + "\n"
+    )
+    types = MODE_DATASET_TYPES[options.mode]
+    echo(f"In scope dataset types for `{options.mode}` mode: {list(types)}")
+    jobs = plan_jobs(instances, types, cfg)
+    if not jobs:
+        raise DataError(
+            f"no dataset of type {' or '.join(types)} is declared by any agent in the configs",
+            code="data.none_in_scope",
+            location=Location(", ".join(display(p) for p in cfg.files) or None),
+            hint="add a `datasets:` entry to an agent (responses_api_agents) block, or pick the other +mode",
+        )
+    downloads = "**WILL**" if options.should_download else "will **NOT**"
+    echo(title(f"Load datasets. Missing datasets {downloads} be downloaded."))
+    ensure_local(jobs, options, cfg, echo)
+
+    echo(title("Validate samples, aggregate metrics and collate"))
+    summary = PrepareSummary()
+    problems: list[Problem] = []
+    output_dir = Path(options.output_dirpath)
+    for dataset_type, type_jobs in jobs_by_type(jobs, types).items():
+        problems += _prepare_type(dataset_type, type_jobs, output_dir, options, summary, echo)
+    if problems:
+        raise ProblemsFound(problems, summary=_failure_summary(problems))
+    echo("View your final data!" + bullets([f"{t}: {display(p)}" for t, p in summary.outputs.items()]))
+    echo(title("Finished!"))
+    return summary
+
+
+def _prepare_type(
+    dataset_type: str,
+    jobs: Sequence[DatasetJob],
+    output_dir: Path,
+    options: PrepareOptions,
+    summary: PrepareSummary,
+    echo: Echo,
+) -> list[Problem]:
+    """Scan every dataset of one type into `<output>/<type>.jsonl`; keep the file only if all is well."""
+    target = output_dir / f"{dataset_type}.jsonl"
+    problems: list[Problem] = []
+    try:
+        with atomic_output(target) as sink:
+            results = [_scan(job, sink, echo) for job in jobs]
+            for result in results:
+                problems += result.problems
+                if result.ok:
+                    problems += _reconcile_dataset(result, options, summary, echo)
+            if any(not r.ok for r in results):
+                raise _DiscardOutput
+            merged = DatasetMetrics()
+            for result in results:
+                merged.merge(result.metrics)
+            # The output area is ours: its metrics are rewritten every run (NeMo Gym compares them too and
+            # then refuses to collate when a previous run's output differs).
+            type_metrics = output_dir / f"{dataset_type}_metrics.json"
+            document = metrics_document(jobs[0].dataset.model_dump(mode="json"), merged)
+            atomic_write_text(type_metrics, dumps_metrics(document))
+            echo(f"Aggregate metrics for {display(type_metrics)} written")
+    except _DiscardOutput:
+        echo(f"Not writing {display(target)}: fix the problems below first.")
+        return problems
+    summary.outputs[dataset_type] = target
+    return problems
+
+
+def _scan(job: DatasetJob, sink, echo: Echo) -> ScanResult:
+    if job.num_repeats > 1:
+        echo(
+            f"Dataset {job.dataset.name} repeating {job.num_repeats}x: each line repeated "
+            f"{job.num_repeats} times (e.g. pattern: abc -> {''.join(c * job.num_repeats for c in 'abc')})"
+        )
+    transform = prompt_transform(job.dataset)
+    result = scan_dataset(job, sink, transform)
+    echo(f"{job.display_path}: {result.lines_read} rows read, {len(result.problems)} problem(s)")
+    return result
+
+
+def _reconcile_dataset(result: ScanResult, options: PrepareOptions, summary: PrepareSummary, echo: Echo):
+    document = metrics_document(result.job.dataset.model_dump(mode="json"), result.metrics)
+    outcome = reconcile(
+        result.job.metrics_path, document, overwrite=options.overwrite_metrics_conflicts, rewrite_equal=False
+    )
+    return _report(outcome, summary, echo)
+
+
+def _report(outcome: Reconciled, summary: PrepareSummary, echo: Echo) -> list[Problem]:
+    """Print what happened to one metrics file; return a problem for a conflict."""
+    summary.metrics.append(outcome)
+    shown = display(outcome.path)
+    if outcome.outcome is Outcome.UNCHANGED:
+        echo(f"Aggregate metrics for {shown} already up to date")
+        return []
+    if outcome.outcome is Outcome.WRITTEN:
+        echo(f"Aggregate metrics for {shown} written")
+        return []
+    echo("Differences found in aggregate metrics:" + bullets(outcome.diffs))
+    if outcome.outcome is Outcome.OVERWRITTEN:
+        echo(f"Overwrote {shown} with the recomputed metrics (+overwrite_metrics_conflicts=true)")
+        return []
+    echo(f"Wrote the recomputed metrics to {display(outcome.conflict_path)}")
+    return [
+        Problem(
+            "metrics.conflict",
+            "recomputed metrics differ from this file: "
+            + "; ".join(outcome.diffs[:5])
+            + (f" (and {len(outcome.diffs) - 5} more)" if len(outcome.diffs) > 5 else ""),
+            Location(shown),
+            f"compare it with {display(outcome.conflict_path)}; if the change is expected, delete {shown} "
+            "and rerun, or rerun with +overwrite_metrics_conflicts=true",
+        )
+    ]
+
+
+def _failure_summary(problems: Sequence[Problem]) -> str:
+    rows = sum(1 for p in problems if p.code.startswith("row.") or p.code.startswith("metrics.mixed"))
+    conflicts = sum(1 for p in problems if p.code == "metrics.conflict")
+    parts = []
+    if rows:
+        parts.append(f"{rows} bad row(s)")
+    if conflicts:
+        parts.append(f"{conflicts} metrics conflict(s)")
+    other = len(problems) - rows - conflicts
+    if other:
+        parts.append(f"{other} other problem(s)")
+    return (
+        "ng_prepare_data failed: " + ", ".join(parts) + "; collated files were written only for clean types"
+    )
