@@ -5,16 +5,22 @@ from __future__ import annotations
 import copy
 import difflib
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import GrammarParseError, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
-from gym_conform.core.config.directives import MISSING_VALUE, apply_directives
+from gym_conform.core.config.directives import apply_directives
+from gym_conform.core.config.resolve import (
+    OMEGACONF_ERRORS,
+    interpolation_error,
+    omegaconf_error,
+    raise_on_missing_values,
+    resolve_tree,
+)
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
 from gym_conform.errors import ConfigError, GymConformError, Location, collect
 
@@ -32,8 +38,6 @@ NO_MODEL_DEFAULTS: dict[str, Any] = {
     "policy_model": {"responses_api_models": {"dummy_model": {"entrypoint": "app.py"}}},
 }
 
-# OmegaConf raises plain TypeError/ValueError for some merges; none of them may escape as a traceback.
-_OMEGACONF_ERRORS = (OmegaConfBaseException, TypeError, ValueError)
 _SECRET_KEY_PARTS = ("token", "api_key", "apikey", "secret", "password")
 _HINT_SET_VALUE = (
     "Provide it via a CLI override, in env.yaml, or in a config passed via config_paths, e.g. ++{key}=<value>"
@@ -42,9 +46,7 @@ _HINT_SET_VALUE = (
 
 def search_roots() -> list[Path]:
     """Return the directories relative read paths are looked up in: extra roots, cwd, then the install root."""
-    candidates = [
-        entry for entry in os.environ.get(EXTRA_ROOTS_ENV_VAR, "").split(os.pathsep) if entry.strip()
-    ]
+    candidates = [entry for entry in os.environ.get(EXTRA_ROOTS_ENV_VAR, "").split(os.pathsep) if entry.strip()]
     roots = [Path(os.path.abspath(os.path.expanduser(entry))) for entry in candidates]
     roots.append(Path.cwd())
     if (INSTALL_ROOT / "gym_conform").is_dir() and (INSTALL_ROOT / "resources_servers").is_dir():
@@ -80,9 +82,7 @@ class LoadedConfig:
         return f"LoadedConfig(data={_mask_secrets(self.data)!r}, files={files!r})"
 
 
-def load_config(
-    cli: dict, *, initial: dict | None = None, roots: Sequence[Path] | None = None
-) -> LoadedConfig:
+def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path] | None = None) -> LoadedConfig:
     """Load, merge and resolve a config the way NeMo Gym does; precedence CLI > env.yaml > config files.
 
     `initial` holds defaults below everything else (NeMo Gym's NO_MODEL_DEFAULTS for ng_prepare_data). Every
@@ -121,8 +121,8 @@ def load_config(
     tree, moves = apply_directives(tree, sourcemap.locate)
     sourcemap.moves.extend(moves)
     _drop_placeholder_implementations(tree, initial)
-    _raise_on_missing_values(tree, sourcemap)
-    data = _resolve(tree, sourcemap)
+    raise_on_missing_values(tree, sourcemap)
+    data = resolve_tree(tree, sourcemap)
     files = [path for path, _, _ in loaded] + ([env_path] if env_source is not None else [])
     return LoadedConfig(data=data, files=files, sourcemap=sourcemap)
 
@@ -153,8 +153,7 @@ def _load_mapping(path: Path) -> tuple[dict, Source]:
         return {}, source
     if not isinstance(data, dict):
         raise ConfigError(
-            f"A config file must hold a mapping of keys at the top level, but this one holds a "
-            f"{type(data).__name__}.",
+            f"A config file must hold a mapping of keys at the top level, but this one holds a {type(data).__name__}.",
             code="config.not_mapping",
             location=Location(source.label, 1),
             hint="Write the file as `key: value` lines, e.g. `my_server:` followed by an indented block.",
@@ -236,9 +235,7 @@ def _load_includes(
     return [entry for entry, _, _ in queue], [loaded[node] for node in order]
 
 
-def _not_found(
-    entry: str, written_in: Source | None, key_path: KeyPath, roots: Sequence[Path]
-) -> ConfigError:
+def _not_found(entry: str, written_in: Source | None, key_path: KeyPath, roots: Sequence[Path]) -> ConfigError:
     """Build the error for a config_paths entry that exists under no search root."""
     path = Path(entry)
     looked = [path] if path.is_absolute() else [Path(root) / path for root in roots]
@@ -247,9 +244,7 @@ def _not_found(
         if candidate.parent.is_dir():
             names = [child.name for child in candidate.parent.iterdir()]
             for name in difflib.get_close_matches(path.name, names, n=3, cutoff=0.6):
-                suggestion = (
-                    str(path.parent / name) if not path.is_absolute() else str(candidate.parent / name)
-                )
+                suggestion = str(path.parent / name) if not path.is_absolute() else str(candidate.parent / name)
                 if suggestion not in suggestions:
                     suggestions.append(suggestion)
     listing = "\n".join(f"  - {place}" for place in (looked if path.is_absolute() else roots))
@@ -273,7 +268,7 @@ def _merge(layers: list[tuple[dict, Source | None]]) -> DictConfig:
         try:
             merged = OmegaConf.merge(merged, OmegaConf.create(data))
         except OmegaConfBaseException as exc:
-            raise _omegaconf_error(exc, source) from exc
+            raise omegaconf_error(exc, source) from exc
         except (TypeError, ValueError) as exc:
             raise _type_clash(OmegaConf.to_container(merged, resolve=False), data, source) from exc
     return merged
@@ -308,33 +303,6 @@ def _clash_path(base: Any, layer: Any, prefix: KeyPath) -> KeyPath | None:
     return None
 
 
-def _omegaconf_error(exc: OmegaConfBaseException, source: Source | None) -> ConfigError:
-    """Turn an OmegaConf exception about one layer's value into a located ConfigError without a traceback."""
-    key_path = _parse_full_key(str(getattr(exc, "full_key", "") or ""))
-    label = source.label if source is not None else None
-    line = source.lines.get(key_path) if source is not None else None
-    location = Location(label, line, dotted_path(key_path) or None)
-    problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, GrammarParseError):
-        return ConfigError(
-            f"Config value '{dotted_path(key_path)}' has a malformed interpolation: {problem}",
-            code="config.interpolation",
-            location=location,
-            hint="Close every `${` with `}`; supported forms are ${key.path} and ${oc.env:VAR,default}.",
-        )
-    return ConfigError(
-        f"Unsupported config value: {problem}",
-        code="config.invalid_value",
-        location=location,
-        hint="Config values must be strings, numbers, booleans, null, lists or mappings (quote dates).",
-    )
-
-
-def _parse_full_key(full_key: str) -> KeyPath:
-    """Split OmegaConf's `a.b[0].c` key notation into a key path."""
-    return tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", full_key))
-
-
 def _selected(config: DictConfig, key: str) -> Any:
     """Return one top-level value as plain data, resolving interpolations in it."""
     try:
@@ -342,8 +310,8 @@ def _selected(config: DictConfig, key: str) -> Any:
         if isinstance(value, (DictConfig, ListConfig)):
             return OmegaConf.to_container(value, resolve=True)
         return value
-    except _OMEGACONF_ERRORS as exc:
-        raise _interpolation_error(exc, (key,), None) from exc
+    except OMEGACONF_ERRORS as exc:
+        raise interpolation_error(exc, (key,), None) from exc
 
 
 def _drop_placeholder_implementations(tree: dict, initial: dict) -> None:
@@ -375,112 +343,9 @@ def _drop_placeholder_implementations(tree: dict, initial: dict) -> None:
                     continue
                 try:
                     combined = OmegaConf.merge(OmegaConf.create(placeholder), implementations[real[0]])
-                except _OMEGACONF_ERRORS:
+                except OMEGACONF_ERRORS:
                     continue  # the real implementation's own values stand; the schema reports their shape
                 implementations[real[0]] = OmegaConf.to_container(combined, resolve=False)
-
-
-def _missing_paths(tree: Any, prefix: KeyPath = ()) -> list[KeyPath]:
-    """Return the key path of every value still `???`."""
-    if isinstance(tree, dict):
-        items = tree.items()
-    elif isinstance(tree, list):
-        items = enumerate(tree)
-    else:
-        return []
-    found: list[KeyPath] = []
-    for key, value in items:
-        if isinstance(value, str) and value == MISSING_VALUE:
-            found.append((*prefix, key))
-        else:
-            found.extend(_missing_paths(value, (*prefix, key)))
-    return found
-
-
-def _raise_on_missing_values(tree: dict, sourcemap: SourceMap) -> None:
-    """Raise one ConfigError listing every `???` value left after merging, with the override that sets it."""
-    missing = _missing_paths(tree)
-    if not missing:
-        return
-    listed = []
-    for key_path in missing:
-        where = sourcemap.locate(key_path)
-        origin = f" (set to ??? at {where.path}:{where.line})" if where.path and where.line else ""
-        listed.append(f"  - {dotted_path(key_path)}{origin}")
-    fixes = "\n".join(f"++{dotted_path(key_path)}=<value>" for key_path in missing)
-    raise ConfigError(
-        f"{len(missing)} required config value(s) are unset (still '???') after merging:\n"
-        + "\n".join(listed),
-        code="config.missing_value",
-        location=sourcemap.locate(missing[0]),
-        hint="Provide each one via a CLI override, in env.yaml, or in a config passed via config_paths:\n"
-        + fixes,
-    )
-
-
-def _string_leaves(tree: Any, prefix: KeyPath = ()) -> list[KeyPath]:
-    """Return the key path of every string value that contains an interpolation."""
-    if isinstance(tree, dict):
-        items = tree.items()
-    elif isinstance(tree, list):
-        items = enumerate(tree)
-    else:
-        return [prefix] if isinstance(tree, str) and "${" in tree else []
-    return [leaf for key, value in items for leaf in _string_leaves(value, (*prefix, key))]
-
-
-def _resolve(tree: dict, sourcemap: SourceMap) -> dict:
-    """Resolve every interpolation to a plain dict, reporting each value that cannot be resolved."""
-    try:
-        config = OmegaConf.create(tree)
-    except OmegaConfBaseException as exc:
-        raise _omegaconf_error(exc, None) from exc
-    errors: list[ConfigError] = []
-    for key_path in _string_leaves(tree):
-        try:
-            node = config
-            for part in key_path:
-                node = node[part]
-        except _OMEGACONF_ERRORS as exc:
-            errors.append(_interpolation_error(exc, key_path, sourcemap))
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise collect(errors, summary=f"{len(errors)} config value(s) could not be resolved")
-    try:
-        return OmegaConf.to_container(config, resolve=True)
-    except _OMEGACONF_ERRORS as exc:
-        raise _interpolation_error(exc, (), sourcemap) from exc
-
-
-def _interpolation_error(exc: Exception, key_path: KeyPath, sourcemap: SourceMap | None) -> ConfigError:
-    """Explain why the value at `key_path` cannot be resolved, without OmegaConf's traceback."""
-    text = str(exc)
-    name = dotted_path(key_path) or str(getattr(exc, "full_key", "") or "")
-    location = sourcemap.locate(key_path) if sourcemap is not None else Location(field=name or None)
-    key = re.search(r"Interpolation key '([^']+)' not found", text)
-    if key:
-        return ConfigError(
-            f"Config value '{name}' references '{key.group(1)}', which is not set after merging.",
-            code="config.interpolation",
-            location=location,
-            hint=_HINT_SET_VALUE.format(key=key.group(1)),
-        )
-    variable = re.search(r"Environment variable '([^']+)' not found", text)
-    if variable:
-        return ConfigError(
-            f"Config value '{name}' reads environment variable '{variable.group(1)}', which is not set.",
-            code="config.interpolation",
-            location=location,
-            hint=f"Export {variable.group(1)}, or give a default: ${{oc.env:{variable.group(1)},<default>}}",
-        )
-    first_line = text.splitlines()[0] if text else type(exc).__name__
-    return ConfigError(
-        f"Config value '{name}' could not be resolved: {first_line}",
-        code="config.interpolation",
-        location=location,
-        hint="Supported forms are ${key.path} and ${oc.env:VAR,default}; check the spelling and braces.",
-    )
 
 
 def _mask_secrets(tree: Any) -> Any:
@@ -488,9 +353,7 @@ def _mask_secrets(tree: Any) -> Any:
     if isinstance(tree, dict):
         return {
             key: "***"
-            if isinstance(value, str)
-            and value
-            and any(part in str(key).lower() for part in _SECRET_KEY_PARTS)
+            if isinstance(value, str) and value and any(part in str(key).lower() for part in _SECRET_KEY_PARTS)
             else _mask_secrets(value)
             for key, value in tree.items()
         }
