@@ -45,6 +45,7 @@ def run_script(name: str, *args: str, cwd: Path, env: dict | None = None, timeou
 _MODULES = {
     "ng_prepare_data": "gym_conform.cli.prepare_data",
     "ng_download_dataset_from_hf": "gym_conform.cli.download",
+    "ng_replay_rollouts": "gym_conform.cli.replay_rollouts",
 }
 
 

@@ -65,7 +65,7 @@ class HubStandIn:
                 Route("/api/datasets/{org}/{name}/tree/{revision}", self._tree, methods=["GET"]),
             ]
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"

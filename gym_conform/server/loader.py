@@ -1,0 +1,347 @@
+"""Load a resources-server folder (configs/*.yaml + app.py) into a configured `ResourcesServer` instance."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.machinery
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
+from gym_conform.core.config.schema import ServerInstance, parse_server_instances
+from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound, ServerError, collect
+from gym_conform.server.base import ResourcesServer, ResourcesServerConfig
+
+RESOURCES_SERVERS_DIR = "resources_servers"
+_FALLBACK_PACKAGE = "gym_conform_servers"
+_CONFIG_SUFFIXES = (".yaml", ".yml")
+# Marks modules this loader executed, with the file state they were executed from.
+_SOURCE_STAMP = "__gym_conform_source__"
+
+
+@dataclass
+class LoadedServer:
+    """A server folder loaded: its instance name, config, live server object and where they came from.
+
+    `instances` holds every server instance of the merged config file (agents too, e.g. for `max_steps`).
+    """
+
+    folder: Path
+    name: str
+    implementation: str
+    config: ResourcesServerConfig
+    server: ResourcesServer
+    config_path: Path
+    app_path: Path
+    instances: list[ServerInstance] = field(default_factory=list)
+
+
+def load_server_folder(folder: Path, *, config_file: Path | None = None) -> LoadedServer:
+    """Load `folder`'s single resources-server instance from its configs, import its app and build it.
+
+    Every failure is a `ServerError` (or `ProblemsFound`) with the file, line and a hint; nothing is printed.
+    """
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise ServerError(
+            f"no resources-server folder at {folder}",
+            code="server.folder_missing",
+            hint="give the folder that holds configs/ and app.py, e.g. resources_servers/<name>",
+        )
+    files = _config_files(folder, config_file)
+    instance, config_path, cfg, instances = _single_instance(folder, files)
+    app_path = folder / str(instance.fields.get("entrypoint") or "app.py")
+    block = (instance.name, instance.server_type, instance.implementation)
+    if not app_path.is_file():
+        raise ServerError(
+            f"the entrypoint {app_path.name} of '{instance.name}' does not exist in {folder}",
+            code="server.entrypoint_missing",
+            location=cfg.locate((*block, "entrypoint")),
+            hint=f"create {app_path} or point `entrypoint:` at the server's Python file",
+        )
+    module = _import_app(folder, app_path)
+    server_class = _server_class(module, app_path)
+    config = _build_config(server_class, instance, cfg)
+    try:
+        server = server_class(config=config)
+    except Exception as error:
+        raise ServerError(
+            f"creating {server_class.__name__} failed: {type(error).__name__}: {error}",
+            code="server.init_failed",
+            location=_location_in(error, app_path),
+            hint="fix __init__ (or a missing verify()) so the class can be built from its config",
+        ) from None
+    return LoadedServer(
+        folder, instance.name, instance.implementation, config, server, config_path, app_path, instances
+    )
+
+
+def _config_files(folder: Path, config_file: Path | None) -> list[Path]:
+    if config_file is not None:
+        given = Path(config_file)
+        candidates = [given] if given.is_absolute() else [Path.cwd() / given, folder / given]
+        for candidate in candidates:
+            if candidate.is_file():
+                return [candidate.resolve()]
+        raise ServerError(
+            f"config file {config_file} not found",
+            code="server.no_config",
+            hint=f"give a path relative to the current directory or to {folder}",
+        )
+    files = sorted(p for p in (folder / "configs").glob("*") if p.suffix in _CONFIG_SUFFIXES and p.is_file())
+    if not files:
+        raise ServerError(
+            f"no config files in {folder / 'configs'}",
+            code="server.no_config",
+            hint=f"add configs/{folder.name}.yaml declaring `<instance>: {{resources_servers: "
+            f"{{{folder.name}: {{entrypoint: app.py, domain: ...}}}}}}`",
+        )
+    return files
+
+
+_Found = tuple[ServerInstance, Path, LoadedConfig, list[ServerInstance]]
+
+
+def _single_instance(folder: Path, files: list[Path]) -> _Found:
+    """Find the one resources-server instance of this folder's implementation across its config files."""
+    found: list[_Found] = []
+    errors: list[GymConformError] = []
+    for path in files:
+        try:
+            cfg = load_config({"config_paths": [str(path)]}, initial=NO_MODEL_DEFAULTS)
+            instances = parse_server_instances(cfg)
+        except GymConformError as error:
+            errors.append(error)
+            continue
+        for instance in instances:
+            if instance.server_type == RESOURCES_SERVERS_DIR and instance.implementation == folder.name:
+                found.append((instance, path, cfg, instances))
+    problems = collect(errors, summary=f"{len(errors)} config file(s) in {folder} could not be loaded")
+    if problems is not None:
+        raise problems
+    distinct: dict[tuple[str, str], _Found] = {}
+    for entry in found:
+        instance = entry[0]
+        distinct.setdefault((instance.name, repr(_without_datasets(instance.fields))), entry)
+    if not distinct:
+        shown = ", ".join(str(p) for p in files)
+        raise ServerError(
+            f"no resources_servers instance with implementation '{folder.name}' in {shown}",
+            code="server.no_instance",
+            hint=f"declare one: `<instance name>: {{resources_servers: {{{folder.name}: "
+            "{entrypoint: app.py, domain: ...}}}` (the implementation key is the folder name)",
+        )
+    if len(distinct) > 1:
+        listed = "; ".join(f"'{entry[0].name}' in {entry[1]}" for entry in distinct.values())
+        raise ServerError(
+            f"{len(distinct)} different resources_servers instances for '{folder.name}': {listed}",
+            code="server.several_instances",
+            hint="pick one with config_file=<its YAML file> (ng_replay_rollouts: +config_file=...)",
+        )
+    return next(iter(distinct.values()))
+
+
+def _without_datasets(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if k != "datasets"}
+
+
+def _module_name(folder: Path, app_path: Path) -> tuple[str, Path]:
+    """Return the module name for app.py and the directory standing for the project root on sys.path."""
+    stem = _identifier(app_path.stem)
+    if folder.parent.name == RESOURCES_SERVERS_DIR and folder.name.isidentifier():
+        return f"{RESOURCES_SERVERS_DIR}.{folder.name}.{stem}", folder.parent.parent
+    # Unique per folder (two folders may share a name) and stable across loads of the same folder.
+    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
+    return f"{_FALLBACK_PACKAGE}.{_identifier(folder.name)}_{digest}.{stem}", folder.parent
+
+
+def _identifier(text: str) -> str:
+    name = re.sub(r"\W", "_", text)
+    return name if name.isidentifier() else f"_{name}"
+
+
+def _import_app(folder: Path, app_path: Path) -> types.ModuleType:
+    """Import app.py under a stable package name, so `from resources_servers.x.app import ...` is the same module."""
+    name, root = _module_name(folder, app_path)
+    # NeMo Gym runs a server with PYTHONPATH = its folder + the project root; both import styles need them.
+    for entry in (str(root), str(folder)):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    existing = sys.modules.get(name)
+    if existing is not None and _is_current(existing, app_path):
+        return existing
+    package_name = name.rsplit(".", 1)[0]
+    _ensure_top_package(package_name.split(".")[0])
+    _ensure_package(package_name, folder)
+    spec = importlib.util.spec_from_file_location(name, app_path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as error:
+        sys.modules.pop(name, None)
+        raise _import_error(error, app_path) from None
+    stat = app_path.stat()
+    setattr(module, _SOURCE_STAMP, (str(app_path), stat.st_mtime_ns, stat.st_size))
+    setattr(sys.modules[package_name], name.rsplit(".", 1)[1], module)
+    return module
+
+
+def _is_current(module: types.ModuleType, app_path: Path) -> bool:
+    """Return True if `module` was loaded from `app_path` as it is now (a plain import counts as current)."""
+    file = getattr(module, "__file__", None)
+    if not file or Path(file).resolve() != app_path:
+        return False
+    stamp = getattr(module, _SOURCE_STAMP, None)
+    if stamp is None:
+        return True
+    stat = app_path.stat()
+    return stamp == (str(app_path), stat.st_mtime_ns, stat.st_size)
+
+
+def _ensure_top_package(name: str) -> None:
+    """Make sure the top-level package exists (imported normally if it can be, else an empty namespace)."""
+    if name in sys.modules:
+        return
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = []
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+
+
+def _ensure_package(name: str, directory: Path) -> None:
+    """Make `name` the package of `directory`, replacing one of the same name that covers another directory."""
+    current = sys.modules.get(name)
+    covered = [os.path.realpath(p) for p in getattr(current, "__path__", [])]
+    if current is not None and str(directory) in covered:
+        return
+    init = directory / "__init__.py"
+    if init.is_file():
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(directory)])
+    else:
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [str(directory)]
+    assert spec is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    if spec.loader is not None:
+        try:
+            spec.loader.exec_module(package)
+        except (Exception, SystemExit) as error:
+            sys.modules.pop(name, None)
+            raise _import_error(error, init) from None
+    parent, _, child = name.rpartition(".")
+    if parent and parent in sys.modules:
+        setattr(sys.modules[parent], child, package)
+
+
+def _import_error(error: BaseException, app_path: Path) -> ServerError:
+    """Turn an exception raised while importing app.py into a ServerError without a traceback."""
+    if isinstance(error, SyntaxError):
+        where = Location(path=error.filename or str(app_path), line=error.lineno)
+        text = (error.text or "").strip()
+        return ServerError(
+            f"syntax error: {error.msg}" + (f": {text}" if text else ""),
+            code="server.syntax",
+            location=where,
+            hint="fix the Python syntax at that line",
+        )
+    if isinstance(error, ImportError):
+        missing = error.name
+        if isinstance(error, ModuleNotFoundError) and missing:
+            top = missing.split(".")[0]
+            return ServerError(
+                f"{app_path.name} imports '{missing}', which is not installed",
+                code="server.import",
+                location=_location_in(error, app_path),
+                hint=f"pip install {top} (and add it to {app_path.parent.name}/requirements.txt); "
+                "if it is a file of this server, check its name",
+            )
+        return ServerError(
+            f"{app_path.name} failed to import: {error}",
+            code="server.import",
+            location=_location_in(error, app_path),
+            hint="check the imported name exists in that module (and its version in requirements.txt)",
+        )
+    return ServerError(
+        f"importing {app_path.name} raised {type(error).__name__}: {error}",
+        code="server.import_failed",
+        location=_location_in(error, app_path),
+        hint="module-level code in the server must run without errors; move setup into the server class",
+    )
+
+
+def _location_in(error: BaseException, app_path: Path) -> Location:
+    """Return the last line of `app_path` in the error's traceback (the file alone if it is not there)."""
+    line = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename and os.path.realpath(frame.filename) == os.path.realpath(app_path):
+            line = frame.lineno
+    return Location(path=str(app_path), line=line)
+
+
+def _server_class(module: types.ModuleType, app_path: Path) -> type[ResourcesServer]:
+    """Return the one concrete ResourcesServer subclass defined in `module`."""
+    defined = [
+        value
+        for value in vars(module).values()
+        if inspect.isclass(value)
+        and issubclass(value, ResourcesServer)
+        and value is not ResourcesServer
+        and value.__module__ == module.__name__
+    ]
+    leaves = [cls for cls in defined if not any(other is not cls and issubclass(other, cls) for other in defined)]
+    if len(leaves) == 1:
+        return leaves[0]
+    if not leaves:
+        raise ServerError(
+            f"{app_path.name} defines no subclass of gym_conform.server.ResourcesServer",
+            code="server.no_class",
+            location=Location(path=str(app_path)),
+            hint="define `class MyServer(ResourcesServer)` with an async verify() in this file",
+        )
+    names = ", ".join(sorted(cls.__name__ for cls in leaves))
+    raise ServerError(
+        f"{app_path.name} defines {len(leaves)} ResourcesServer subclasses ({names}); a server folder has one",
+        code="server.several_classes",
+        location=Location(path=str(app_path)),
+        hint="keep one server class per app.py: move the others to their own folders, or make them bases "
+        "of the one that is served",
+    )
+
+
+def _build_config(
+    server_class: type[ResourcesServer], instance: ServerInstance, cfg: LoadedConfig
+) -> ResourcesServerConfig:
+    """Validate the instance's config block with the server's own config class; report every bad field."""
+    block = (instance.name, instance.server_type, instance.implementation)
+    try:
+        return server_class.config_class.model_validate({**instance.fields, "name": instance.name})
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            key_path = (*block, *item["loc"])
+            where = cfg.locate(key_path)
+            problems.append(
+                Problem(
+                    "server.config",
+                    item["msg"],
+                    Location(where.path, where.line, ".".join(str(p) for p in key_path)),
+                    f"fix this field of the '{instance.name}' block to match {server_class.config_class.__name__}",
+                )
+            )
+        summary = f"{len(problems)} problem(s) in the config of '{instance.name}'"
+        raise ProblemsFound(problems, summary=summary) from None

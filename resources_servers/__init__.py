@@ -1,0 +1,1 @@
+"""Resources servers shipped with gym-conform: tools, verify() and example data per folder."""

@@ -1,0 +1,1 @@
+"""Tests of the example_multi_step resources server."""

@@ -1,0 +1,1 @@
+"""Tests of the example_session_state resources server."""

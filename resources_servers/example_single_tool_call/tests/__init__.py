@@ -1,0 +1,1 @@
+"""Tests of the example_single_tool_call resources server."""

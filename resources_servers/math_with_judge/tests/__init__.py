@@ -1,0 +1,1 @@
+"""Tests of the math_with_judge resources server."""
