@@ -1,0 +1,88 @@
+"""What a conformance check is, how it reports (fail / skip), and the registry of checks in display order."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gym_conform.errors import Problem, ProblemsFound
+
+if TYPE_CHECKING:
+    from gym_conform.checks.context import FolderContext
+
+_CHECK_ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Level(enum.IntEnum):
+    """How much of a server a check runs: its files only, its code in-process, or a live model too."""
+
+    STATIC = 0
+    SERVER = 1
+    LIVE = 2
+
+    @property
+    def label(self) -> str:
+        """Return the lower-case name used by `--gym-level` and the JSON report."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        """Return the level named `text` (static, server or live); raise ValueError for anything else."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(level.label for level in cls)
+            raise ValueError(f"unknown gym-conform level {text!r}; use one of: {names}") from None
+
+
+class CheckFailed(ProblemsFound):
+    """A check found problems in a server folder; each names its file, line or JSON path, and the fix."""
+
+    code = "check.failed"
+
+    def __init__(self, problems: Sequence[Problem], summary: str | None = None) -> None:
+        if not problems:
+            raise ValueError("CheckFailed needs at least one problem")
+        super().__init__(problems, summary=summary)
+
+
+class CheckSkipped(Exception):
+    """A check cannot say anything about this folder (for example a file it reads is absent)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Check:
+    """One conformance check: a stable id (the node id suffix and JSON report key), a level and its code.
+
+    `run` raises CheckFailed or CheckSkipped, or returns None when the folder passes.
+    """
+
+    id: str
+    level: Level
+    title: str
+    run: Callable[[FolderContext], None]
+
+
+REGISTRY: list[Check] = []
+
+
+def register(check: Check) -> Check:
+    """Append `check` to the registry (display order is registration order); ids must be unique."""
+    if not _CHECK_ID.fullmatch(check.id):
+        raise ValueError(f"check id {check.id!r} must be lower-case letters, digits and underscores")
+    if any(known.id == check.id for known in REGISTRY):
+        raise ValueError(f"a check with id {check.id!r} is already registered")
+    REGISTRY.append(check)
+    return check
+
+
+def checks_for(level: Level) -> list[Check]:
+    """Return every registered check a run at `level` executes (those at that level or below)."""
+    return [check for check in REGISTRY if check.level <= level]

@@ -1,0 +1,33 @@
+"""The `license` check: every train and validation dataset carries one of the exact license strings NeMo Gym accepts."""
+
+from __future__ import annotations
+
+from gym_conform.checks.base import Check, CheckFailed, Level
+from gym_conform.checks.context import FolderContext
+from gym_conform.checks.static_config import is_license_problem
+from gym_conform.errors import GymConformError, Problem
+
+
+def check_license(ctx: FolderContext) -> None:
+    """Fail with every missing or invalid dataset license, located at its YAML file and line.
+
+    The problems are exactly those the config schema raises (codes `license.*`); a near miss names the valid
+    string. A config that does not load cannot be checked, so its load problems fail this check too.
+    """
+    problems: list[Problem] = []
+    for path in ctx.config_files or [ctx.primary_config_file]:
+        try:
+            problems += [p for p in ctx.schema_problems(path) if is_license_problem(p)]
+        except GymConformError as error:
+            problems += error.problems
+    if problems:
+        problems = list(dict.fromkeys(problems))
+        raise CheckFailed(problems, summary=f"{len(problems)} dataset license problem(s) in {ctx.display}/configs")
+
+
+LICENSE = Check(
+    id="license",
+    level=Level.STATIC,
+    title="train and validation datasets declare a license NeMo Gym accepts",
+    run=check_license,
+)

@@ -1,0 +1,124 @@
+"""Collect resources-server folders: one `CheckItem` per registered check, then (server level) the folder's tests.
+
+At static level no collector of a server folder is a `pytest.Directory`, so pytest never imports the folder's
+`conftest.py` or `__init__.py` while collecting it, and a root such as `resources_servers/` yields server
+folders only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gym_conform.checks import REGISTRY
+from gym_conform.checks.base import Level
+from gym_conform.checks.context import FolderContext
+from gym_conform.checks.discovery import is_candidate, is_root, is_server_folder
+from gym_conform.pytest_plugin.items import CheckItem
+from gym_conform.pytest_plugin.options import OPTIONS
+
+CONTEXT = pytest.StashKey[FolderContext]()
+
+
+def collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Return our collector for a server folder (or, at static level, a root of them); None for anything else."""
+    options = parent.config.stash[OPTIONS]
+    if not is_candidate(path, options.roots):
+        return None
+    level = options.settings.level
+    if is_server_folder(path):
+        if level >= Level.SERVER:
+            return ServerFolderDir.from_parent(parent, path=path)
+        return StaticServerFolder.from_parent(parent, path=path)
+    if level == Level.STATIC and is_root(path, options.roots):
+        return StaticRoot.from_parent(parent, path=path)
+    return None
+
+
+def not_run_reason(check_level: Level, run_level: Level) -> str:
+    """Return why a check above the run's level is skipped."""
+    if check_level == Level.LIVE:
+        return f"live check: not run at --gym-level {run_level.label} (needs --gym-level live and a model)"
+    return f"server check: not run at --gym-level {run_level.label} (it imports and runs the server's code)"
+
+
+def check_items(collector: pytest.Collector) -> Iterator[CheckItem]:
+    """Yield one item per registered check for the collector's folder, sharing one FolderContext."""
+    options = collector.config.stash[OPTIONS]
+    context = FolderContext(
+        collector.path, options.settings, root=collector.config.rootpath, display=collector.nodeid or "."
+    )
+    collector.stash[CONTEXT] = context
+    for check in REGISTRY:
+        item = CheckItem.from_parent(collector, name=check.id, check=check, context=context)
+        if check.level > options.settings.level:
+            item.add_marker(pytest.mark.skip(reason=not_run_reason(check.level, options.settings.level)))
+        yield item
+
+
+def close_context(collector: pytest.Collector) -> None:
+    """Release what the folder's checks opened (event loop, clients) once its last item ran."""
+    context = collector.stash.get(CONTEXT, None)
+    if context is not None:
+        context.close()
+
+
+def _nodeid(collector: pytest.Collector, path: Path) -> str:
+    """Return the node id pytest gives a directory: its path relative to the rootdir, with `/` separators."""
+    try:
+        relative = path.relative_to(collector.config.rootpath)
+    except ValueError:
+        return path.as_posix()
+    return "" if relative == Path(".") else relative.as_posix()
+
+
+class _PathCollector(pytest.Collector):
+    """A collector for a directory that is not a `pytest.Directory`, so pytest loads no conftest.py for it."""
+
+    @classmethod
+    def from_parent(cls, parent: pytest.Collector, *, path: Path):  # type: ignore[override]
+        """Create the collector for `path` below `parent`."""
+        return super().from_parent(parent, name=path.name, path=path, nodeid=_nodeid(parent, path))
+
+
+class StaticServerFolder(_PathCollector):
+    """A server folder at static level: its check items only, none of its own tests or code."""
+
+    def collect(self) -> Iterator[CheckItem]:
+        """Yield the folder's check items."""
+        yield from check_items(self)
+
+    def teardown(self) -> None:
+        """Close the folder's context after its last item."""
+        close_context(self)
+
+
+class StaticRoot(_PathCollector):
+    """A root such as resources_servers/ at static level: its server folders, nothing else."""
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        """Yield a collector for each server folder directly inside the root (pytest's ignore rules apply)."""
+        for child in sorted(self.path.iterdir()):
+            if not child.is_dir():
+                continue
+            if not self.session.isinitpath(child, with_parents=True) and self.ihook.pytest_ignore_collect(
+                collection_path=child, config=self.config
+            ):
+                continue
+            if is_server_folder(child):
+                yield StaticServerFolder.from_parent(self, path=child)
+
+
+class ServerFolderDir(pytest.Dir):
+    """A server folder at server level and above: its check items, then its own tests as pytest collects them."""
+
+    def collect(self):
+        """Yield the folder's check items, then whatever pytest collects in the folder (its own tests)."""
+        yield from check_items(self)
+        yield from super().collect()
+
+    def teardown(self) -> None:
+        """Close the folder's context after its last item."""
+        close_context(self)

@@ -1,0 +1,63 @@
+"""Levels: static runs execute no server code and report server checks as skipped with the reason."""
+
+from __future__ import annotations
+
+from tests.pytest_plugin.conftest import match_lines
+
+# A server whose code cannot even be imported, and which leaves a marker file if anything imports it.
+APP = """\
+open({marker!r}, "w").write("imported")
+import not_a_real_module_xyz
+"""
+# A server-level check registered the way the server checks are, so that the level gate has one to skip.
+REGISTER_SERVER_CHECK = """\
+from gym_conform.checks import Check, Level, register
+
+
+def _load_server(ctx):
+    ctx.server
+
+
+register(Check("probe_server_import", Level.SERVER, "imports the server", _load_server))
+"""
+
+
+def broken_server(repo):
+    marker = repo.path / "app_imported.txt"
+    folder = repo.server()
+    (folder / "app.py").write_text(APP.format(marker=str(marker)))
+    repo.pytester.makeconftest(REGISTER_SERVER_CHECK)
+    return marker
+
+
+def test_static_level_checks_files_of_an_unimportable_server_and_skips_server_checks(repo):
+    marker = broken_server(repo)
+
+    result = repo.static("-v", subprocess=True)
+
+    match_lines(
+        result,
+        "*resources_servers/alpha::config PASSED*",
+        "*resources_servers/alpha::license PASSED*",
+        "*resources_servers/alpha::example_data PASSED*",
+        "*resources_servers/alpha::example_metrics PASSED*",
+        "*resources_servers/alpha::probe_server_import SKIPPED*",
+    )
+    match_lines(
+        result,
+        "SKIPPED [1] resources_servers/alpha: server check: not run at --gym-level static "
+        "(it imports and runs the server's code)",
+    )
+    match_lines(result, "1 check(s) above --gym-level static were skipped; run at a higher level to include them.")
+    assert result.ret == 0
+    assert not marker.exists()
+
+
+def test_server_level_imports_the_server_so_the_same_folder_fails_there(repo):
+    marker = broken_server(repo)
+
+    result = repo.run(subprocess=True)
+
+    match_lines(result, "FAILED resources_servers/alpha::probe_server_import - *")
+    result.stdout.fnmatch_lines(["*app.py imports 'not_a_real_module_xyz', which is not installed*"])
+    assert marker.exists()
