@@ -81,6 +81,19 @@ def read_options(model: type[Options], config: dict, prog: str) -> Options:
         raise ProblemsFound(problems, summary=f"{prog}: {len(problems)} configuration problem(s)") from None
 
 
+def reject_unknown_keys(config: dict, options: type[BaseModel], prog: str) -> None:
+    """Refuse keys a command does not know (a typo must not be silently ignored)."""
+    unknown = sorted(set(config) - set(options.model_fields))
+    if unknown:
+        accepted = " ".join(f"+{name}" for name in options.model_fields)
+        raise ConfigError(
+            f"unknown key(s): {', '.join(unknown)}",
+            code="config.override",
+            location=Location(field=unknown[0]),
+            hint=f"{prog} accepts {accepted} (see {prog} --help)",
+        )
+
+
 def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> None:
     """Run a command and exit: user errors print a clear message (no traceback) and exit non-zero."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -92,9 +105,7 @@ def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = No
         if show_traceback:
             traceback.print_exc()
         print(error.render(), file=sys.stderr)
-        code = (
-            EXIT_USAGE if isinstance(error, ConfigError) and error.code == "config.override" else EXIT_ERROR
-        )
+        code = EXIT_USAGE if isinstance(error, ConfigError) and error.code == "config.override" else EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted; no partial output files were left behind", file=sys.stderr)
         code = EXIT_INTERRUPTED

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field
 
-from gym_conform.cli.common import EXIT_OK, read_options, render_help, run, wants_help
+from gym_conform.cli.common import EXIT_OK, read_options, reject_unknown_keys, render_help, run, wants_help
 from gym_conform.core.config.overrides import parse_overrides
 from gym_conform.errors import ConfigError, Location
 from gym_conform.hub.download import download_dataset_file, find_split_file, resolve_hf_token
@@ -51,9 +51,7 @@ class DownloadOptions(BaseModel):
     hf_token: str | None = Field(
         None, description="Hub token with read access; when unset, hf_token in ./env.yaml, else $HF_TOKEN."
     )
-    revision: str | None = Field(
-        None, description="Branch, tag or commit to download from; when unset, main."
-    )
+    revision: str | None = Field(None, description="Branch, tag or commit to download from; when unset, main.")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -66,7 +64,7 @@ def _download(args: list[str]) -> int:
         print(render_help(PROG, SUMMARY, DownloadOptions, EXAMPLES, config_overrides=False))
         return EXIT_OK
     config = parse_overrides(args)
-    _reject_unknown_keys(config)
+    reject_unknown_keys(config, DownloadOptions, PROG)
     options = read_options(DownloadOptions, config, PROG)
     _require_one_source(options)
     given_token = {"hf_token": options.hf_token} if options.hf_token else {}
@@ -116,18 +114,6 @@ def env_yaml_hf_token(path: Path) -> dict:
             location=Location(path=str(path), field="hf_token"),
             hint="if it uses ${oc.env:NAME}, export NAME; otherwise write the token itself",
         ) from None
-
-
-def _reject_unknown_keys(config: dict) -> None:
-    unknown = sorted(set(config) - set(DownloadOptions.model_fields))
-    if unknown:
-        accepted = " ".join(f"+{name}" for name in DownloadOptions.model_fields)
-        raise ConfigError(
-            f"unknown key(s): {', '.join(unknown)}",
-            code="config.override",
-            location=Location(field=unknown[0]),
-            hint=f"{PROG} accepts {accepted} (see {PROG} --help)",
-        )
 
 
 def _require_one_source(options: DownloadOptions) -> None:

@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from gym_conform.agent.replay import ReplayOutcome, replay_rollouts
 from gym_conform.agent.rollouts import RolloutRecord, read_rollouts, write_rollouts
-from gym_conform.cli.common import EXIT_ERROR, EXIT_OK, read_options, render_help, run, wants_help
+from gym_conform.cli.common import EXIT_ERROR, EXIT_OK, read_options, reject_unknown_keys, render_help, run, wants_help
 from gym_conform.core.config.loader import resolve_read_path
 from gym_conform.core.config.overrides import parse_overrides
-from gym_conform.errors import ConfigError, Location
+from gym_conform.core.files import display_path
 from gym_conform.server import LoadedServer, ServerClient, load_server_folder
 
 PROG = "ng_replay_rollouts"
@@ -63,7 +63,7 @@ def _command(args: list[str]) -> int:
         print(render_help(PROG, SUMMARY, ReplayOptions, EXAMPLES, config_overrides=False))
         return EXIT_OK
     config = parse_overrides(args)
-    _reject_unknown_keys(config)
+    reject_unknown_keys(config, ReplayOptions, PROG)
     options = read_options(ReplayOptions, config, PROG)
     folder = resolve_read_path(options.entrypoint)
     config_file = Path(options.config_file) if options.config_file else None
@@ -71,7 +71,7 @@ def _command(args: list[str]) -> int:
     path = resolve_read_path(options.rollouts_fpath) if options.rollouts_fpath else folder / DEFAULT_ROLLOUTS
     records = read_rollouts(path)
     if not records:
-        print(f"{_display(path)} holds no rollouts; nothing to replay")
+        print(f"{display_path(path)} holds no rollouts; nothing to replay")
         return EXIT_OK
     outcomes = asyncio.run(_replay_all(loaded, records, options))
     return _report(outcomes, path, options.update)
@@ -101,41 +101,21 @@ def _report(outcomes: list[ReplayOutcome], path: Path, update: bool) -> int:
         failed += verdict == "failed"
     unchanged = len(outcomes) - changed - failed
     print(
-        f"{len(outcomes)} rollout(s) replayed from {_display(path)}: "
+        f"{len(outcomes)} rollout(s) replayed from {display_path(path)}: "
         f"{unchanged} unchanged, {changed} changed, {failed} failed"
     )
     if failed:
         if update:
-            print(f"{_display(path)} was not rewritten because {failed} rollout(s) failed")
+            print(f"{display_path(path)} was not rewritten because {failed} rollout(s) failed")
         return EXIT_ERROR
     if update:
         write_rollouts(path, [outcome.line for outcome in outcomes if outcome.line is not None])
-        print(f"rewrote {_display(path)} with {len(outcomes)} rollout line(s)")
+        print(f"rewrote {display_path(path)} with {len(outcomes)} rollout line(s)")
         return EXIT_OK
     if changed:
         print(f"hint: {CHANGED_HINT}")
         return EXIT_ERROR
     return EXIT_OK
-
-
-def _reject_unknown_keys(config: dict) -> None:
-    unknown = sorted(set(config) - set(ReplayOptions.model_fields))
-    if unknown:
-        accepted = " ".join(f"+{name}" for name in ReplayOptions.model_fields)
-        raise ConfigError(
-            f"unknown key(s): {', '.join(unknown)}",
-            code="config.override",
-            location=Location(field=unknown[0]),
-            hint=f"{PROG} accepts {accepted} (see {PROG} --help)",
-        )
-
-
-def _display(path: Path) -> str:
-    """Show a path relative to the current directory when it is under it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":

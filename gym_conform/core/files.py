@@ -18,9 +18,7 @@ def atomic_output(path: str | Path, mode: str = "w", encoding: str | None = "utf
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     binary = "b" in mode
     try:
-        with os.fdopen(
-            fd, mode, encoding=None if binary else encoding, newline=None if binary else ""
-        ) as handle:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as handle:
             yield handle
         os.replace(tmp_name, target)
     except BaseException:
@@ -41,3 +39,11 @@ def atomic_copy(source: str | Path, target: str | Path, chunk_size: int = 1 << 2
     with open(source, "rb") as src, atomic_output(target, "wb") as dst:
         while chunk := src.read(chunk_size):
             dst.write(chunk)
+
+
+def display_path(path: str | Path) -> str:
+    """Show a path relative to the working directory when it lies below it, else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
