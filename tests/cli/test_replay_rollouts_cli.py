@@ -13,7 +13,7 @@ import pytest
 
 from gym_conform.server import load_server_folder
 from tests.conftest import BIN, CliResult, read_jsonl, write_jsonl
-from tests.standins.servers import serve_uvicorn
+from tests.standins.loopback import serve_uvicorn
 
 PROG = "ng_replay_rollouts"
 

@@ -22,6 +22,7 @@ from gym_conform.server import (
     ServerClient,
     tool,
 )
+from tests.standins.loopback import serve_uvicorn
 from tests.standins.servers import (
     CounterServer,
     CounterVerifyRequest,
@@ -29,7 +30,6 @@ from tests.standins.servers import (
     EchoServer,
     EchoVerifyRequest,
     EchoVerifyResponse,
-    serve_uvicorn,
 )
 
 

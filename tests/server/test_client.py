@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from gym_conform.core.responses import make_response, message_item
 from gym_conform.errors import ServerError
 from gym_conform.server import ServerClient, ToolResult, tool
-from tests.standins.servers import CounterServer, EchoServer, serve_uvicorn
+from tests.standins.loopback import serve_uvicorn
+from tests.standins.servers import CounterServer, EchoServer
 
 RCP = {"input": [{"role": "user", "content": "count"}]}
 RESPONSE = make_response([message_item("3")], id="resp_fixed", created_at=0.0).model_dump(mode="json")

@@ -16,16 +16,16 @@ real Hub sends, so the client raises its own exception classes:
 from __future__ import annotations
 
 import hashlib
-import socket
-import threading
 from collections.abc import Mapping
+from contextlib import ExitStack
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from typing_extensions import Self
+
+from tests.standins.loopback import serve_uvicorn
 
 Files = Mapping[tuple[str, str], bytes]
 
@@ -52,37 +52,21 @@ class HubStandIn:
         self.private_repos = dict(private_repos or {})
         self.gated_repos = dict(gated_repos or {})
         self.requests: list[tuple[str, str, str | None]] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ExitStack()
         self.endpoint = ""
 
     def __enter__(self) -> Self:
         app = Starlette(
             routes=[
-                Route(
-                    "/datasets/{org}/{name}/resolve/{revision}/{path:path}", self._resolve, methods=["GET"]
-                ),
+                Route("/datasets/{org}/{name}/resolve/{revision}/{path:path}", self._resolve, methods=["GET"]),
                 Route("/api/datasets/{org}/{name}/tree/{revision}", self._tree, methods=["GET"]),
             ]
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the Hub stand-in failed to start")
-            self._thread.join(0.01)
+        self.endpoint = self._serving.enter_context(serve_uvicorn(app))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._serving.close()
 
     def _repo_files(self, repo_id: str) -> dict[str, bytes]:
         return {path: data for (repo, path), data in self.files.items() if repo == repo_id}

@@ -21,20 +21,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
-import threading
 import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
+
+from tests.standins.loopback import serve_uvicorn
 
 CHAT_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
@@ -96,8 +96,7 @@ class OpenAIStandIn:
         self.busy_intervals: list[tuple[float, float]] = []
         self.endpoint = ""
         self._queues: dict[str, deque[Script]] = defaultdict(deque)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ExitStack()
 
     @property
     def base_url(self) -> str:
@@ -113,29 +112,14 @@ class OpenAIStandIn:
         return [request for request in self.requests if request.path == path]
 
     def __enter__(self) -> OpenAIStandIn:
-        # An explicit IPPROTO_TCP lets asyncio disable Nagle on accepted connections (it checks `proto`);
-        # without it every JSON reply waits ~40 ms for the client's delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
         # log_config=None leaves the process's logging alone; a dropped reply logs through the root logger.
-        config = uvicorn.Config(
-            self.app(), log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1
+        self.endpoint = self._serving.enter_context(
+            serve_uvicorn(self.app(), log_config=None, timeout_graceful_shutdown=1)
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the OpenAI stand-in failed to start")
-            self._thread.join(0.01)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._serving.close()
 
     def app(self) -> FastAPI:
         """Return the ASGI app serving the stand-in's routes."""

@@ -9,15 +9,8 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import uvicorn
 from fastapi import Request
 from pydantic import BaseModel
-from starlette.types import ASGIApp
 
 from gym_conform.server import (
     BaseSeedSessionRequest,
@@ -99,29 +92,3 @@ class EchoServer(ResourcesServer):
             raise RuntimeError("verify crashed on purpose")
         reward = 1.0 if body.response.output_text == body.expected_answer else 0.0
         return EchoVerifyResponse(**body.model_dump(), reward=reward)
-
-
-@contextmanager
-def serve_uvicorn(app: ASGIApp) -> Iterator[str]:
-    """Serve `app` with uvicorn on 127.0.0.1 (a free port) in a background thread; yield its base URL.
-
-    The socket is bound before uvicorn starts, so the port cannot be taken in between; the server stops
-    when the block exits.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn stopped before it started serving")
-            thread.join(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
