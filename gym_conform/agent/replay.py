@@ -137,11 +137,7 @@ async def replay_rollouts(
 def same_reward(old: Any, new: Any) -> bool:
     """Return whether two rewards are the same number (exactly: any drift in verify() shows; NaN never matches)."""
     return (
-        _is_number(old)
-        and _is_number(new)
-        and not math.isnan(old)
-        and not math.isnan(new)
-        and float(old) == float(new)
+        _is_number(old) and _is_number(new) and not math.isnan(old) and not math.isnan(new) and float(old) == float(new)
     )
 
 

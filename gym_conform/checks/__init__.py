@@ -5,7 +5,20 @@ problems, raises `CheckSkipped` with a reason, or returns None when the folder p
 checks in display order.
 """
 
-from gym_conform.checks import static_config, static_data, static_license, static_metrics, static_readme
+from gym_conform.checks import (
+    live,
+    server_contract,
+    server_fuzz,
+    server_import,
+    server_replay,
+    server_rows,
+    server_verifier_cases,
+    static_config,
+    static_data,
+    static_license,
+    static_metrics,
+    static_readme,
+)
 from gym_conform.checks.base import REGISTRY, Check, CheckFailed, CheckSkipped, Level, checks_for, register
 from gym_conform.checks.context import CheckSettings, FolderContext
 from gym_conform.checks.discovery import find_server_folders, is_server_folder
@@ -37,5 +50,18 @@ for _check in (
 ):
     register(_check)
 
-# Server checks: they import the server and run it in-process. Import their modules and register their
-# checks here, after the static ones, in display order.
+# Server checks: they import the server and run it in-process, after the static ones, in display order.
+for _check in (
+    server_import.IMPORT,
+    server_rows.ROW_FIELDS,
+    server_replay.REPLAY,
+    server_verifier_cases.VERIFIER_CASES,
+    server_rows.FUZZ_ROWS,
+    server_fuzz.FUZZ_VERIFY,
+    server_contract.CONTRACT_EMPTY,
+    server_contract.CONTRACT_GOLD,
+):
+    register(_check)
+
+# Live checks: they need a model and --gym-level live.
+register(live.LIVE)

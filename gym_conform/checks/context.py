@@ -47,6 +47,7 @@ class CheckSettings:
     model: object | None = None
     live_repeats: int = 1
     save_rollouts: Path | None = None
+    live_concurrency: int = 32
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 
 from gym_conform.pytest_plugin.collect import collect_directory
 from gym_conform.pytest_plugin.items import LEVEL_MARKERS, locate_skip_at_folder
-from gym_conform.pytest_plugin.options import OPTIONS, add_options, read_options
+from gym_conform.pytest_plugin.options import OPTIONS, add_options, close_model, read_options
 from gym_conform.pytest_plugin.report import BOOK, ResultBook
 
 _MARKER_HELP = {
@@ -80,3 +80,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     width = config.get_terminal_writer().fullwidth
     for line in book.table_lines(width) + [""] + book.footer_lines():
         terminalreporter.write_line(line)
+    live = book.live_lines()
+    if live:
+        terminalreporter.write_sep("-", "gym-conform live results")
+        for line in live:
+            terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the `vllm serve` process the live checks started, if any."""
+    options = config.stash.get(OPTIONS, None)
+    if options is not None:
+        close_model(options.settings)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gym_conform.checks.base import Level
+from gym_conform.checks.live import live_summary
 from gym_conform.core.files import atomic_write_text
 from gym_conform.errors import Problem
 from gym_conform.pytest_plugin.items import CheckItem, shown_location
@@ -108,6 +109,10 @@ class ResultBook:
             {"folder": folder, "checks": [record.to_json() for record in records]}
             for folder, records in self.by_folder().items()
         ]
+        for server, records in zip(servers, self.by_folder().values(), strict=True):
+            live = live_summary(records[0].item.context)
+            if live is not None:
+                server["live"] = live.to_json()
         summary = {
             "servers": len(servers),
             "checks": len(self.records),
@@ -154,6 +159,15 @@ class ResultBook:
                 cells = {record.item.check.id: CELLS[record.outcome] for record in records}
                 row = folder.ljust(name_width) + "".join(f"  {cells.get(i, '').ljust(widths[i])}" for i in block)
                 lines.append(row.rstrip())
+        return lines
+
+    def live_lines(self) -> list[str]:
+        """Return each server's live run (rollouts, errors by kind, mean reward, histogram); [] when none ran."""
+        lines: list[str] = []
+        for folder, records in self.by_folder().items():
+            summary = live_summary(records[0].item.context)
+            if summary is not None:
+                lines += [f"{folder} (model {summary.model})", *summary.text_lines()]
         return lines
 
     def footer_lines(self) -> list[str]:

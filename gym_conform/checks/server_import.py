@@ -1,0 +1,112 @@
+"""The `import` check (the folder's server loads), and the loaded server and client the other server checks share.
+
+A server that does not load fails `import` with the loader's problems (file, line, missing module, hint);
+every other server check then skips with "server could not be imported: <reason>".
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from pathlib import Path
+
+from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.context import FolderContext
+from gym_conform.errors import GymConformError, Location, Problem
+from gym_conform.server import LoadedServer, ResourcesServer, ServerClient
+
+# Per folder context: the in-process client of its server (the server itself is cached by the context).
+_CLIENTS: weakref.WeakKeyDictionary[FolderContext, ServerClient] = weakref.WeakKeyDictionary()
+_CLOSING: weakref.WeakSet[FolderContext] = weakref.WeakSet()
+
+
+def check_import(ctx: FolderContext) -> None:
+    """Fail with the loader's problems when the folder's server cannot be imported and built from its config."""
+    try:
+        loaded_server(ctx)
+    except GymConformError as error:
+        problems = [_shown(ctx, problem) for problem in error.problems]
+        raise CheckFailed(problems, summary=f"the server of {ctx.display} could not be imported") from None
+
+
+def loaded_server(ctx: FolderContext) -> LoadedServer:
+    """Return the folder's server (loaded once per context, closed with it); raise the loader's error."""
+    loaded = ctx.server
+    if ctx not in _CLOSING:
+        _CLOSING.add(ctx)
+        ctx.add_cleanup(lambda: close_server(loaded.server))
+    return loaded
+
+
+def server_or_skip(ctx: FolderContext) -> LoadedServer:
+    """Return the folder's server for a check that needs it; skip the check when the server does not load."""
+    try:
+        return loaded_server(ctx)
+    except GymConformError as error:
+        raise CheckSkipped(f"server could not be imported: {error.problems[0].message}") from None
+
+
+def client_of(ctx: FolderContext) -> ServerClient:
+    """Return an in-process client of the folder's server, made once and closed with the context."""
+    loaded = server_or_skip(ctx)
+    client = _CLIENTS.get(ctx)
+    if client is None:
+        client = ServerClient.in_process(loaded.server)
+        _CLIENTS[ctx] = client
+        ctx.add_cleanup(client.aclose)
+    return client
+
+
+def fresh_server(loaded: LoadedServer) -> ResourcesServer:
+    """Return a new instance of the loaded server's class, built from the same config (no shared state)."""
+    return type(loaded.server)(config=loaded.config)
+
+
+def close_server(server: ResourcesServer) -> None:
+    """Release what a server holds (worker processes, ...) through its optional `close()`."""
+    close = getattr(server, "close", None)
+    if callable(close):
+        close()
+
+
+def reward_range(loaded: LoadedServer) -> tuple[float, float]:
+    """Return the server's declared (lowest, highest) reward."""
+    low, high = loaded.config.reward_range
+    return float(low), float(high)
+
+
+def verify_location(ctx: FolderContext, loaded: LoadedServer) -> Location:
+    """Return where the server's verify() is defined (its file and the line of `def verify`), as shown to users."""
+    return code_location(ctx, loaded, getattr(type(loaded.server), "verify", None), "verify")
+
+
+def code_location(ctx: FolderContext, loaded: LoadedServer, code: object, name: str) -> Location:
+    """Return where a function or class of the server is defined; app.py when it comes from outside the folder.
+
+    A server that inherits seed_session, or uses the base request model, has nothing of its own to point at.
+    """
+    try:
+        path = Path(inspect.getsourcefile(code) or "")
+        line = inspect.getsourcelines(code)[1]
+    except (OSError, TypeError):
+        return Location(ctx.show(loaded.app_path))
+    if not path.resolve().is_relative_to(loaded.folder):
+        return Location(ctx.show(loaded.app_path))
+    return Location(ctx.show(path), line, name)
+
+
+def _shown(ctx: FolderContext, problem: Problem) -> Problem:
+    """Return the problem with an absolute file path shown relative to the run's root."""
+    where = problem.location
+    if not where.path or not Path(where.path).is_absolute():
+        return problem
+    shown = Location(ctx.show(Path(where.path)), where.line, where.field)
+    return Problem(problem.code, problem.message, shown, problem.hint)
+
+
+IMPORT = Check(
+    id="import",
+    level=Level.SERVER,
+    title="the server's app.py imports and its class builds from the config",
+    run=check_import,
+)

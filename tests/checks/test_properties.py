@@ -1,0 +1,91 @@
+"""Tests for running Hypothesis inside a check: the two profiles and the shrunk counterexample as a failure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+
+from gym_conform.checks import CheckFailed, CheckSettings, FolderContext
+from gym_conform.checks.properties import CI_PROFILE, DEV_PROFILE, Violation, profile_settings, run_property
+from gym_conform.errors import Location
+
+WHERE = Location("resources_servers/alpha/app.py", 3, "verify")
+
+
+def context(tmp_path, **settings) -> FolderContext:
+    return FolderContext(tmp_path, CheckSettings(**settings), root=tmp_path)
+
+
+def test_the_ci_profile_is_reproducible_and_database_free():
+    ci = settings.get_profile(CI_PROFILE)
+
+    assert (ci.derandomize, ci.database, ci.max_examples, ci.deadline, ci.print_blob) == (True, None, 30, None, False)
+    assert {HealthCheck.too_slow, HealthCheck.data_too_large} <= set(ci.suppress_health_check)
+
+
+def test_the_dev_profile_runs_more_examples_and_remembers_failures():
+    dev = settings.get_profile(DEV_PROFILE)
+
+    assert dev.max_examples > settings.get_profile(CI_PROFILE).max_examples
+    assert dev.database is not None and not dev.derandomize
+
+
+def test_max_examples_from_the_settings_overrides_the_profile(tmp_path):
+    chosen = profile_settings(context(tmp_path, hypothesis_profile=CI_PROFILE, max_examples=7))
+
+    assert chosen.max_examples == 7 and chosen.derandomize
+    assert Phase.explain not in chosen.phases
+
+
+def test_a_violation_becomes_one_problem_with_the_shrunk_example_as_a_json_line(tmp_path):
+    def at_most_ten(number: int) -> None:
+        if number > 10:
+            raise Violation("demo.too_big", f"{number} is above 10", json.dumps({"number": number}))
+
+    with pytest.raises(CheckFailed) as raised:
+        run_property(
+            context(tmp_path, hypothesis_profile=CI_PROFILE),
+            "demo",
+            st.integers(0, 1000),
+            at_most_ten,
+            location=WHERE,
+            hint="paste it",
+        )
+
+    (problem,) = raised.value.problems
+    assert problem.code == "demo.too_big"
+    assert problem.message.splitlines() == [
+        "11 is above 10",
+        "    counterexample (shrunk), one JSON line:",
+        '    {"number": 11}',
+    ]
+    assert (problem.location, problem.hint) == (WHERE, "paste it")
+    assert raised.value.summary == "demo: 11 is above 10"
+
+
+def test_a_violation_may_name_its_own_location(tmp_path):
+    elsewhere = Location("resources_servers/alpha/app.py", 9, "seed_session")
+
+    def always(number: int) -> None:
+        raise Violation("demo.seed", "refused", "{}", elsewhere)
+
+    with pytest.raises(CheckFailed) as raised:
+        run_property(
+            context(tmp_path, hypothesis_profile=CI_PROFILE), "demo", st.integers(), always, location=WHERE, hint=""
+        )
+
+    assert raised.value.problems[0].location == elsewhere
+
+
+def test_a_property_that_holds_passes_and_a_bug_in_it_is_not_hidden(tmp_path):
+    ctx = context(tmp_path, hypothesis_profile=CI_PROFILE)
+    run_property(ctx, "demo", st.integers(), lambda number: None, location=WHERE, hint="")
+
+    def broken(number: int) -> None:
+        raise KeyError("not a violation")
+
+    with pytest.raises(KeyError):
+        run_property(ctx, "demo", st.integers(), broken, location=WHERE, hint="")
