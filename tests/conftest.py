@@ -46,6 +46,7 @@ _MODULES = {
     "ng_prepare_data": "gym_conform.cli.prepare_data",
     "ng_download_dataset_from_hf": "gym_conform.cli.download",
     "ng_replay_rollouts": "gym_conform.cli.replay_rollouts",
+    "ng_init_resources_server": "gym_conform.cli.init_resources_server",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import traceback
@@ -10,12 +11,15 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
+from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+# Problems with the command line itself: the command exits 2, as argparse does.
+USAGE_CODES = frozenset({"config.override", "cli.option"})
 
 _HELP_FLAGS = {"-h", "--help", "+h=true", "+help=true", "++h=true", "++help=true"}
 _TRACEBACK_FLAG = "--traceback"
@@ -82,16 +86,15 @@ def read_options(model: type[Options], config: dict, prog: str) -> Options:
 
 
 def reject_unknown_keys(config: dict, options: type[BaseModel], prog: str) -> None:
-    """Refuse keys a command does not know (a typo must not be silently ignored)."""
-    unknown = sorted(set(config) - set(options.model_fields))
-    if unknown:
-        accepted = " ".join(f"+{name}" for name in options.model_fields)
-        raise ConfigError(
-            f"unknown key(s): {', '.join(unknown)}",
-            code="config.override",
-            location=Location(field=unknown[0]),
-            hint=f"{prog} accepts {accepted} (see {prog} --help)",
-        )
+    """Refuse keys a command does not know (a typo must not be silently ignored); suggest the likely one."""
+    known = list(options.model_fields)
+    problems = []
+    for key in sorted(set(config) - set(known)):
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean +{close[0]}=...?" if close else f"{prog} accepts " + " ".join(f"+{k}" for k in known)
+        problems.append(Problem("config.override", f"unknown key: {key}", Location(field=key), hint))
+    if problems:
+        raise ProblemsFound(problems, summary=f"{prog}: {len(problems)} unknown key(s) (see {prog} --help)")
 
 
 def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> None:
@@ -105,7 +108,7 @@ def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = No
         if show_traceback:
             traceback.print_exc()
         print(error.render(), file=sys.stderr)
-        code = EXIT_USAGE if isinstance(error, ConfigError) and error.code == "config.override" else EXIT_ERROR
+        code = EXIT_USAGE if all(p.code in USAGE_CODES for p in error.problems) else EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted; no partial output files were left behind", file=sys.stderr)
         code = EXIT_INTERRUPTED

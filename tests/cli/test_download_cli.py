@@ -168,13 +168,13 @@ def test_broken_env_yaml_points_at_the_line_without_quoting_it(cli, tmp_path):
 @pytest.mark.parametrize(
     ("args", "exit_code", "text"),
     [
-        (["+repo_id=org/data"], 1, "missing required configuration: output_fpath"),
-        (["+repo_id=org/data", "+output_fpath=x.jsonl"], 1, "give exactly one of artifact_fpath and split"),
-        (["+repo_id=org/data", "+output_fpath=x", "+split=train", "+artifact_fpath=a"], 1, "exactly one"),
+        (["+repo_id=org/data"], 2, "missing required configuration: output_fpath"),
+        (["+repo_id=org/data", "+output_fpath=x.jsonl"], 2, "give exactly one of artifact_fpath and split"),
+        (["+repo_id=org/data", "+output_fpath=x", "+split=train", "+artifact_fpath=a"], 2, "exactly one"),
         (
             ["+repo_id=org/data", "+output_fpath=x", "+artifact_path=train.jsonl"],
             2,
-            "unknown key(s): artifact_path",
+            "unknown key: artifact_path",
         ),
         (["repo_id"], 2, "is not of the form +key=value"),
     ],

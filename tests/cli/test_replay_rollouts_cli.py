@@ -239,9 +239,10 @@ def test_import_errors_and_missing_files_are_clear_and_without_traceback(server_
 
 def test_usage_errors(tmp_path):
     unknown = replay(ENTRY, "+rollout_fpath=x.jsonl", cwd=tmp_path)
-    assert unknown.returncode == 2 and "unknown key(s): rollout_fpath" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown key: rollout_fpath" in unknown.stderr
+    assert "did you mean +rollouts_fpath" in unknown.stderr
     missing = replay(cwd=tmp_path)
-    assert missing.returncode == 1 and "missing required configuration: entrypoint" in missing.stderr
+    assert missing.returncode == 2 and "missing required configuration: entrypoint" in missing.stderr
     helped = replay("--help", cwd=tmp_path)
     assert helped.returncode == 0 and "+update=..." in helped.stdout and "+base_url=..." in helped.stdout
 

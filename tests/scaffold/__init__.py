@@ -1,0 +1,1 @@
+"""Tests of gym_conform.scaffold."""
