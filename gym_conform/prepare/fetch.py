@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 
 from gym_conform.core.config.loader import LoadedConfig
 from gym_conform.errors import DataError, DownloadError, Problem, ProblemsFound
-from gym_conform.hub.download import download_dataset, resolve_hf_token
 from gym_conform.prepare.options import PrepareOptions
 from gym_conform.prepare.plan import DatasetJob
 
@@ -29,6 +28,10 @@ def ensure_local(jobs: Sequence[DatasetJob], options: PrepareOptions, cfg: Loade
     echo("MISSING the following datasets:" + bullets([j.display_path for j in missing]))
     if options.mode == "example_validation" or not options.should_download:
         raise _missing_error(missing, options)
+    # Imported here: huggingface_hub takes a noticeable share of a small run's start-up, and most runs
+    # have every file already.
+    from gym_conform.hub.download import resolve_hf_token
+
     token = resolve_hf_token(cfg.data)
     failures: list[Problem] = []
     for job in missing:
@@ -81,6 +84,8 @@ def _download(job: DatasetJob, options: PrepareOptions, token: str | None, echo:
             code="download.no_source",
             hint="add `source: {type: huggingface, repo_id: ORG/NAME, artifact_fpath: FILE}` or create the file",
         )
+    from gym_conform.hub.download import download_dataset
+
     echo(f"Downloading '{dataset.type}' split from {hf.repo_id} to {job.display_path}...")
     path = download_dataset(dataset, token=token)
     echo(f"Downloaded {hf.repo_id} to: {path}")

@@ -15,9 +15,9 @@ from gym_conform.errors import DataError, Location, Problem, ProblemsFound
 from gym_conform.prepare.fetch import bullets, ensure_local
 from gym_conform.prepare.options import MODE_DATASET_TYPES, PrepareOptions
 from gym_conform.prepare.plan import AGENT_SERVER_TYPE, DatasetJob, display, jobs_by_type, plan_jobs
-from gym_conform.prepare.prompts import prompt_transform
-from gym_conform.prepare.scan import ScanResult, scan_dataset
+from gym_conform.prepare.progress import ProgressLine
 from gym_conform.prepare.sidecars import Outcome, Reconciled, reconcile
+from gym_conform.prepare.workers import ScanResult, scan_job
 
 Echo = Callable[[str], None]
 
@@ -89,8 +89,8 @@ def _prepare_type(
     target = output_dir / f"{dataset_type}.jsonl"
     problems: list[Problem] = []
     try:
-        with atomic_output(target) as sink:
-            results = [_scan(job, sink, echo) for job in jobs]
+        with atomic_output(target, "wb") as sink:
+            results = [_scan(job, sink, options, echo) for job in jobs]
             for result in results:
                 problems += result.problems
                 if result.ok:
@@ -113,16 +113,26 @@ def _prepare_type(
     return problems
 
 
-def _scan(job: DatasetJob, sink, echo: Echo) -> ScanResult:
+def _scan(job: DatasetJob, sink, options: PrepareOptions, echo: Echo) -> ScanResult:
     if job.num_repeats > 1:
         echo(
             f"Dataset {job.dataset.name} repeating {job.num_repeats}x: each line repeated "
             f"{job.num_repeats} times (e.g. pattern: abc -> {''.join(c * job.num_repeats for c in 'abc')})"
         )
-    transform = prompt_transform(job.dataset)
-    result = scan_dataset(job, sink, transform)
+    progress = ProgressLine(job.display_path, _size(job.path))
+    try:
+        result = scan_job(job, sink, options.num_workers, progress.advance)
+    finally:
+        progress.close()
     echo(f"{job.display_path}: {result.lines_read} rows read, {len(result.problems)} problem(s)")
     return result
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _reconcile_dataset(result: ScanResult, options: PrepareOptions, summary: PrepareSummary, echo: Echo):
@@ -172,6 +182,4 @@ def _failure_summary(problems: Sequence[Problem]) -> str:
     other = len(problems) - rows - conflicts
     if other:
         parts.append(f"{other} other problem(s)")
-    return (
-        "ng_prepare_data failed: " + ", ".join(parts) + "; collated files were written only for clean types"
-    )
+    return "ng_prepare_data failed: " + ", ".join(parts) + "; collated files were written only for clean types"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hashlib import blake2b
+from array import array
+from collections.abc import Iterable
 from math import inf, sqrt
 
 import numpy as np
@@ -71,6 +72,51 @@ class AvgMinMax:
             self.m2 = self.m2 + (delta * delta) * (n1 / n)
             self.total = n
 
+    def merge_constants(self, values: Iterable[float], count: int = 1) -> None:
+        """Do `merge_constant(x, count)` for each x of `values` in order, with the same result bit for bit.
+
+        The one-copy case, by far the most common, runs as one tight loop over local variables.
+        """
+        if count != 1:
+            for x in values:
+                self.merge_constant(x, count)
+            return
+        total, mean, m2, low, high = self.total, self.mean, self.m2, self.min, self.max
+        for x in values:
+            # `if` rather than min()/max(): the same pick (the first of equals), without a call per value.
+            if x < low:
+                low = x
+            if x > high:
+                high = x
+            if total == 0:
+                mean = x + 0.0
+                total = 1
+                continue
+            n1 = total
+            total = n1 + 1
+            delta = x - mean
+            mean = mean + delta * (1 / total)
+            m2 = m2 + (delta * delta) * (n1 / total)
+        self.total, self.mean, self.m2, self.min, self.max = total, mean, m2, low, high
+
+    def observe_all(self, values: Iterable[float], count: int = 1) -> None:
+        """Do `observe(x, count)` for each x of `values` in order, with the same result bit for bit."""
+        if count != 1:
+            for x in values:
+                self.observe(x, count)
+            return
+        total, mean, m2, low, high = self.total, self.mean, self.m2, self.min, self.max
+        for x in values:
+            if x < low:
+                low = x
+            if x > high:
+                high = x
+            total += 1
+            delta = x - mean
+            mean += delta / total
+            m2 += delta * (x - mean)
+        self.total, self.mean, self.m2, self.min, self.max = total, mean, m2, low, high
+
     def _merge_group(self, x: float, count: int) -> None:
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
@@ -123,12 +169,19 @@ class AvgMinMax:
         }
 
 
-_DIGEST = np.dtype("<u8")
+_DIGEST = np.dtype("<i8")
+# Differs between interpreters unless they share the hash secret (PYTHONHASHSEED, or a fork): see StringStats.
+_SALT_PROBE_TEXT = "gym-conform StringStats salt probe"
 
 
-def _digest(text: str) -> bytes:
-    # surrogatepass: JSON may legally carry lone surrogates ("\ud800"), which strict UTF-8 cannot encode.
-    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+def string_digest(text: str) -> int:
+    """Return the 64-bit digest `StringStats` keeps for `text`: the built-in `hash`."""
+    return hash(text)
+
+
+def digest_salt() -> int:
+    """Return a probe of this interpreter's hash secret: digests compare only between equal probes."""
+    return hash(_SALT_PROBE_TEXT)
 
 
 def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -152,35 +205,53 @@ def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class StringStats:
     """Exact distinct and total counts of strings, in memory independent of string length.
 
-    Each string is kept only as a 64-bit BLAKE2b digest of its UTF-8 bytes (deterministic across processes,
-    unlike the salted built-in `hash`), so `unique_count` is exact up to digest collisions, whose probability
-    is about n**2 / 2**65 (below 3e-8 for a million distinct strings). Digests collect in a byte buffer
-    and are periodically folded into one sorted array of distinct digests: 8 bytes per distinct string.
+    Each string is kept only as its 64-bit built-in `hash` (SipHash, salted per interpreter: several times
+    cheaper than a hashlib digest), so `unique_count` is exact up to digest collisions, whose probability is
+    about n**2 / 2**65 (below 3e-8 for a million distinct strings). Digests collect in a buffer and are
+    periodically folded into one sorted array of distinct digests: 8 bytes per distinct string.
+
+    Digests made in another process compare only if it shares this interpreter's hash secret, as forked
+    workers (or a fixed PYTHONHASHSEED) do; `merge` and `observe_digests` check a probe and refuse others.
     """
 
-    __slots__ = ("_flush_at", "_pending", "_unique", "total_count")
+    __slots__ = ("_flush_at", "_pending", "_salt", "_unique", "total_count")
 
     _MIN_FLUSH_BYTES = 8 << 16
 
     def __init__(self) -> None:
         self.total_count = 0
-        self._pending = bytearray()
+        self._pending = array("q")
         self._unique = np.empty(0, dtype=_DIGEST)
         self._flush_at = self._MIN_FLUSH_BYTES
+        self._salt = digest_salt()
 
     def observe(self, text: str, count: int = 1) -> None:
         """Count `count` occurrences of `text`."""
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
         self.total_count += count
-        self._pending += _digest(text)
-        if len(self._pending) >= self._flush_at:
+        self._pending.append(string_digest(text))
+        if len(self._pending) * 8 >= self._flush_at:
             self._compact()
+
+    def observe_digests(self, digests: array, count: int, salt: int) -> None:
+        """Count `count` occurrences of each string whose `string_digest` is in `digests` (made where `salt`)."""
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        self._check_salt(salt)
+        self.total_count += len(digests) * count
+        self._pending.extend(digests)
+        if len(self._pending) * 8 >= self._flush_at:
+            self._compact()
+
+    def _check_salt(self, salt: int) -> None:
+        if salt != self._salt:
+            raise ValueError("string digests come from an interpreter with another hash secret")
 
     def _compact(self) -> None:
         if self._pending:
             fresh = np.unique(np.frombuffer(self._pending, dtype=_DIGEST))
-            self._pending = bytearray()
+            self._pending = array("q")
             self._absorb(fresh)
 
     def _absorb(self, distinct_sorted: np.ndarray) -> None:
@@ -198,10 +269,11 @@ class StringStats:
     @property
     def nbytes(self) -> int:
         """Bytes held by digests: the sorted distinct array plus the not yet folded buffer."""
-        return int(self._unique.nbytes) + len(self._pending)
+        return int(self._unique.nbytes) + len(self._pending) * 8
 
     def merge(self, other: StringStats) -> None:
         """Fold `other` into this accumulator."""
+        self._check_salt(other._salt)
         self._compact()
         other._compact()
         self._absorb(other._unique)

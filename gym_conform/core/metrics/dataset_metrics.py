@@ -18,7 +18,7 @@ STANDARD_KEYS = (EXAMPLES_KEY, TOOLS_KEY, WORDS_KEY, TURNS_KEY, TEMPERATURE_KEY)
 # Top-level row keys that never become extras. True marks a key that collides with a standard metric: NeMo
 # Gym lets such an extra overwrite the standard metric (its quirk 8); we skip it instead and remember it in
 # `DatasetMetrics.shadowed_keys` so a runner can warn.
-_NOT_EXTRA = {"responses_create_params": False, "response": False, **{key: True for key in STANDARD_KEYS}}
+NOT_EXTRA_KEYS = {"responses_create_params": False, "response": False, **{key: True for key in STANDARD_KEYS}}
 
 _KIND_NAMES = {AvgMinMax: "number", StringStats: "string"}
 
@@ -26,7 +26,7 @@ _KIND_NAMES = {AvgMinMax: "number", StringStats: "string"}
 _dumps = json.JSONEncoder().encode
 
 
-def _json_word_count(params: dict) -> int:
+def json_word_count(params: dict) -> int:
     """Return NeMo Gym's `len(json.dumps(params).split())` without building the list of words."""
     text = _dumps(params)
     # ensure_ascii escapes every whitespace character except the plain space, and the text starts with "{"
@@ -34,6 +34,17 @@ def _json_word_count(params: dict) -> int:
     if "  " in text:
         return len(text.split())
     return text.count(" ") + 1
+
+
+def user_turns(inputs: object) -> int:
+    """Return NeMo Gym's number of turns of `input`: 1 for a string, else the items with role "user"."""
+    if isinstance(inputs, str):
+        return 1
+    turns = 0
+    for item in inputs or ():
+        if isinstance(item, dict) and item.get("role") == "user":
+            turns += 1
+    return turns
 
 
 class MixedExtraTypesError(DataError):
@@ -90,27 +101,19 @@ class DatasetMetrics:
         tools = params.get("tools")
         if tools is not None:
             self.tools.merge_constant(len(tools), count)
-        inputs = params.get("input")
-        if isinstance(inputs, str):
-            turns = 1
-        else:
-            turns = 0
-            for item in inputs or ():
-                if isinstance(item, dict) and item.get("role") == "user":
-                    turns += 1
+        turns = user_turns(params.get("input"))
         if turns:
             self.turns.merge_constant(turns, count)
         temperature = params.get("temperature")
         if temperature is not None:
             self.temperature.merge_constant(temperature, count)
-        self.words.merge_constant(_json_word_count(params), count)
+        self.words.merge_constant(json_word_count(params), count)
 
-        extras = self._extras
         for key, value in row.items():
-            shadowing = _NOT_EXTRA.get(key)
+            shadowing = NOT_EXTRA_KEYS.get(key)
             if shadowing is not None:
-                if shadowing and key not in self.shadowed_keys:
-                    self.shadowed_keys.append(key)
+                if shadowing:
+                    self.note_shadowed(key)
                 continue
             for item in value if type(value) is list else (value,):
                 if isinstance(item, str):
@@ -121,19 +124,36 @@ class DatasetMetrics:
                     kind = AvgMinMax
                 else:
                     continue
-                accumulator = extras.get(key)
-                if accumulator is None:
-                    accumulator = extras[key] = kind()
-                elif type(accumulator) is not kind:
-                    raise MixedExtraTypesError(key, _KIND_NAMES[type(accumulator)], _KIND_NAMES[kind])
-                accumulator.observe(item, count)
+                self.extra_accumulator(key, kind).observe(item, count)
+
+    def extra_accumulator(self, key: str, kind: type[AvgMinMax] | type[StringStats]) -> AvgMinMax | StringStats:
+        """Return extra field `key`'s accumulator, added last when new; raise MixedExtraTypesError on another kind."""
+        accumulator = self._extras.get(key)
+        if accumulator is None:
+            accumulator = self._extras[key] = kind()
+        elif type(accumulator) is not kind:
+            raise MixedExtraTypesError(key, _KIND_NAMES[type(accumulator)], _KIND_NAMES[kind])
+        return accumulator
+
+    def extra_kinds(self) -> dict[str, type[AvgMinMax] | type[StringStats]]:
+        """Return each extra field's accumulator kind, in first-seen order."""
+        return {key: type(accumulator) for key, accumulator in self._extras.items()}
+
+    def check_extra_kinds(self, kinds: dict[str, type[AvgMinMax] | type[StringStats]]) -> None:
+        """Raise MixedExtraTypesError if any extra field in `kinds` already has an accumulator of another kind."""
+        for key, kind in kinds.items():
+            mine = self._extras.get(key)
+            if mine is not None and type(mine) is not kind:
+                raise MixedExtraTypesError(key, _KIND_NAMES[type(mine)], _KIND_NAMES[kind])
+
+    def note_shadowed(self, key: str) -> None:
+        """Remember that a top-level field named like a standard metric was skipped (first-seen order)."""
+        if key not in self.shadowed_keys:
+            self.shadowed_keys.append(key)
 
     def merge(self, other: DatasetMetrics) -> None:
         """Fold `other` in: standard metrics and extras alike; new extra keys follow this one's in first-seen order."""
-        for key, theirs in other._extras.items():
-            mine = self._extras.get(key)
-            if mine is not None and type(mine) is not type(theirs):
-                raise MixedExtraTypesError(key, _KIND_NAMES[type(mine)], _KIND_NAMES[type(theirs)])
+        self.check_extra_kinds({key: type(theirs) for key, theirs in other._extras.items()})
         self.number_of_examples += other.number_of_examples
         self.tools.merge(other.tools)
         self.words.merge(other.words)

@@ -1,0 +1,219 @@
+"""Scan one dataset, in worker processes over line-aligned shards or in this process, with one exact result.
+
+Workers are forked (so they share this interpreter's hash secret and need no re-import). Each scans a
+shard, keeping its collated lines in memory, then writes them into the output file right after the
+previous shard's (`pwrite` at an offset the previous shard's worker publishes), so nothing is copied twice.
+The parent takes the scan results in file order, places each problem at its file line and replays each
+shard's metric trace. Memory stays flat: a shard is at most 32 MB of input, a trace a few bytes per row.
+
+The output, problems and metrics are the same as a one-worker scan's, byte for byte: shards are replayed in
+order, and the one thing a shard cannot know, a field whose kind (number or string) an earlier shard set
+differently, makes the replay refuse, and the dataset is then scanned again in this process (it holds a
+bad row, so nothing is collated, but its problems must be reported as a sequential pass finds them).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
+from gym_conform.errors import DataError, Location, Problem
+from gym_conform.prepare.plan import DatasetJob
+from gym_conform.prepare.scan import RangeTask, ShardScan, scan_range
+from gym_conform.prepare.shards import line_aligned_ranges, shard_size
+
+# Smaller files are scanned in this process: starting workers would cost more than it saves.
+PARALLEL_MIN_BYTES = 16 << 20
+_POLL_SECONDS = 0.25
+
+Advance = Callable[[int, int], None]
+
+
+@dataclass
+class ScanResult:
+    """What one pass over a dataset found."""
+
+    job: DatasetJob
+    metrics: DatasetMetrics = field(default_factory=DatasetMetrics)
+    problems: list[Problem] = field(default_factory=list)
+    lines_read: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def scan_job(job: DatasetJob, sink: IO[bytes] | None, num_workers: int, advance: Advance | None = None) -> ScanResult:
+    """Validate, measure and collate (into `sink`, a seekable file) every row of `job` with up to `num_workers`."""
+    path = str(job.path)
+    try:
+        total = os.path.getsize(path)
+    except OSError as exc:
+        raise DataError(
+            f"cannot read dataset file: {exc.strerror or exc}",
+            code="data.unreadable",
+            location=Location(path=path),
+            hint="check that the path exists and is a readable file",
+        ) from exc
+    ranges = line_aligned_ranges(path, shard_size(total, max(1, num_workers)))
+    if num_workers > 1 and total >= PARALLEL_MIN_BYTES and len(ranges) > 1:
+        result = _scan_parallel(job, ranges, sink, num_workers, advance)
+        if result is not None:
+            return result
+        sink = None
+        advance = None
+    return _scan_here(job, ranges, sink, advance)
+
+
+def _task(job: DatasetJob, start: int, end: int, known: dict[str, type] | None = None) -> RangeTask:
+    return RangeTask(str(job.path), start, end, job.agent, job.num_repeats, job.dataset, known or {})
+
+
+def _scan_here(job: DatasetJob, ranges: list[tuple[int, int]], sink: IO[bytes] | None, advance) -> ScanResult:
+    """Scan the ranges one after another in this process; each trace starts from the kinds seen so far."""
+    result = ScanResult(job)
+    for start, end in ranges:
+        task = _task(job, start, end, result.metrics.extra_kinds())
+        shard = scan_range(task, None if result.problems else sink, advance)
+        _absorb(result, shard)
+    return result
+
+
+def _absorb(result: ScanResult, shard: ShardScan) -> None:
+    """Add one shard's problems (placed at file lines) and metrics to `result`, in file order."""
+    result.problems += shard.located(result.job.display_path, result.lines_read)
+    result.lines_read += shard.lines
+    shard.trace.replay(result.metrics, result.job.num_repeats)
+
+
+def _scan_parallel(
+    job: DatasetJob,
+    ranges: list[tuple[int, int]],
+    sink: IO[bytes] | None,
+    num_workers: int,
+    advance: Advance | None,
+) -> ScanResult | None:
+    """Scan shards in worker processes; return None when a field's kind changes across a shard boundary."""
+    context = multiprocessing.get_context("fork")
+    # Forked workers flush inherited stdio buffers when they exit: leave them nothing to print twice.
+    for stream in (sink, sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    done = context.Array("q", 2)
+    # offsets[k] is where shard k's output goes, known once shard k - 1 is written; -1 until then.
+    offsets = context.Array("q", [-1] * (len(ranges) + 1), lock=False)
+    turn = context.Condition()
+    output = None if sink is None else sink.fileno()
+    if sink is not None:
+        offsets[0] = sink.tell()
+    result = ScanResult(job)
+    conflict = False
+    state = (output, offsets, turn, done)
+    with context.Pool(min(num_workers, len(ranges)), _start_worker, state) as pool:
+        reported = [0, 0]
+        tasks = [(index, _task(job, start, end)) for index, (start, end) in enumerate(ranges)]
+        for shard in _in_order(pool.imap(_scan_shard, tasks), done, advance, reported):
+            if not conflict:
+                try:
+                    _absorb(result, shard)
+                except MixedExtraTypesError:
+                    conflict = True
+        if advance is not None:
+            advance(done[0] - reported[0], done[1] - reported[1])
+    if sink is not None:
+        sink.seek(offsets[len(ranges)])
+    return None if conflict else result
+
+
+def _in_order(results: Iterator, done, advance: Advance | None, reported: list[int]) -> Iterator[Any]:
+    """Yield the pool's results in order, reporting the workers' progress while waiting."""
+    while True:
+        try:
+            yield results.next(_POLL_SECONDS)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            pass
+        if advance is not None:
+            with done.get_lock():
+                now = done[0], done[1]
+            advance(now[0] - reported[0], now[1] - reported[1])
+            reported[:] = now
+
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(output: int | None, offsets, turn, done) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker.update(output=output, offsets=offsets, turn=turn, done=done)
+
+
+def _count(bytes_read: int, rows: int) -> None:
+    done = _worker["done"]
+    with done.get_lock():
+        done[0] += bytes_read
+        done[1] += rows
+
+
+def _scan_shard(indexed: tuple[int, RangeTask]) -> ShardScan:
+    """Worker: scan shard k, writing its lines right after shard k - 1's (held back until those are in).
+
+    Shards are handed out in order, so the shard a worker waits for is already being scanned: no deadlock.
+    """
+    index, task = indexed
+    output = _worker["output"]
+    if output is None:
+        return scan_range(task, None, _count)
+    sink = _ShardOutput(output, index, _worker["offsets"])
+    shard = scan_range(task, sink, _count)
+    turn = _worker["turn"]
+    with turn:
+        turn.wait_for(sink.placed)
+    end = sink.flush()
+    with turn:
+        sink.offsets[index + 1] = end
+        turn.notify_all()
+    return shard
+
+
+class _ShardOutput:
+    """A shard's output: written in place once the shard's start offset is published, kept in memory until then."""
+
+    def __init__(self, fd: int, index: int, offsets) -> None:
+        self.fd = fd
+        self.index = index
+        self.offsets = offsets
+        self.offset = -1
+        self.pending: list[bytes] = []
+
+    def placed(self) -> bool:
+        """Return whether this shard's start offset is known (the previous shard is written)."""
+        if self.offset < 0:
+            self.offset = self.offsets[self.index]
+        return self.offset >= 0
+
+    def write(self, data: bytes) -> int:
+        """Write `data` in place when the offset is known, else keep it for `flush`."""
+        self.pending.append(data)
+        if self.placed():
+            self.flush()
+        return len(data)
+
+    def flush(self) -> int:
+        """Write every kept chunk at the current offset (which must be known); return the new offset."""
+        for chunk in self.pending:
+            view = memoryview(chunk)
+            while view:
+                written = os.pwrite(self.fd, view, self.offset)
+                self.offset += written
+                view = view[written:]
+        self.pending.clear()
+        return self.offset
