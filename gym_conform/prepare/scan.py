@@ -24,6 +24,10 @@ from gym_conform.prepare.template import RowTemplate
 from gym_conform.prepare.trace import MetricsTrace
 
 BLOCK_BYTES = 1 << 22
+# Bytes a template takes at once, and lines it screens at once when it cannot take them all: enough to spread
+# Python's per-call costs, few enough to stay in the CPU cache.
+REGION_BYTES = 1 << 16
+SCREEN_LINES = 128
 # A template that has not matched this many rows in a row is replaced by one learnt from the next row.
 RELEARN_AFTER_MISSES = 256
 _BOM = b"\xef\xbb\xbf"
@@ -89,128 +93,203 @@ def scan_range(task: RangeTask, sink: IO[bytes] | None, progress: Progress | Non
 
     Writing stops at the first problem: a dataset with problems is never collated.
     """
-    scan = ShardScan(trace=MetricsTrace(task.known_kinds))
-    problems = scan.problems
-    trace = scan.trace
-    repeats = task.num_repeats
-    ref = agent_ref(task.agent)
-    suffix = (', "agent_ref": ' + _dumps(ref) + "}\n").encode()
-    transform = prompt_transform(task.dataset) if task.dataset is not None else None
-    dumps_form = DumpsFormProver().proves
-    template: RowTemplate | None = None
-    misses = 0
-    number = 0
-    for batch, size in _line_batches(task.path, task.start, task.end):
-        out: list[bytes] = []
+    scanner = _Scanner(task, sink is not None)
+    scan = scanner.scan
+    for block, size in _blocks(task.path, task.start, task.end):
         rows_before = scan.rows
-        for raw in batch:
-            number += 1
-            if raw[-1:] == b"\r":
-                raw = raw[:-1]
-            if raw[:1] != b"{":
-                if number == 1 and task.start == 0 and raw.startswith(_BOM):
-                    raw = raw[len(_BOM) :]
-                if not raw.strip():
-                    continue
-            if template is not None:
-                groups = template.match(raw)
-                if groups is not None:
-                    template.observe(groups, trace, repeats)
-                    scan.rows += 1
-                    misses = 0
-                    if sink is not None and not problems:
-                        # A template only matches lines in json.dumps form: splice agent_ref in.
-                        if repeats == 1:
-                            out.append(raw[:-1])
-                            out.append(suffix)
-                        else:
-                            out.append((raw[:-1] + suffix) * repeats)
-                    continue
-                misses += 1
-            try:
-                text = raw.decode()
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", "surrogateescape")
-            try:
-                row, end = _scan_json(text, 0)
-                if end != len(text):
-                    row = parse_json_line(text)
-            except JsonLineError as error:
-                problems.append((number, error))
-                continue
-            except Exception:
-                try:
-                    row = parse_json_line(text)
-                except JsonLineError as error:
-                    problems.append((number, error))
-                    continue
-            if transform is not None and type(row) is dict:
-                try:
-                    row = transform(row)
-                except DataError as error:
-                    problems.append((number, error.problems[0]))
-                    continue
-            facts = quick_params(row.get(RCP)) if type(row) is dict else None
-            if facts is None:
-                issues = check_row(row)
-                if issues:
-                    problems.extend(
-                        (number, Problem(i.code, i.message, Location(field=i.field or None), i.hint)) for i in issues
-                    )
-                    continue
-                params = row[RCP]
-                tools = params.get("tools")
-                tools = None if tools is None else len(tools)
-                turns = user_turns(params.get("input"))
-                temperature = params.get("temperature")
-                words = json_word_count(params)
-                strings = None
-            else:
-                tools, turns, temperature, words, strings = facts
-            try:
-                trace.observe(row, tools, turns, temperature, words, repeats)
-            except DataError as error:
-                problems.append((number, error.problems[0]))
-                continue
-            scan.rows += 1
-            if facts is not None and transform is None and (template is None or misses >= RELEARN_AFTER_MISSES):
-                if "agent_ref" not in row:
-                    template = RowTemplate(row, facts, trace)
-                    misses = 0
-            if sink is None or problems:
-                continue
-            if transform is None and "agent_ref" not in row:
-                if strings is None:
-                    strings = count_strings(row[RCP])
-                strings += len(row)
-                for key, value in row.items():
-                    kind = type(value)
-                    if kind is str:
-                        strings += 1
-                    elif (kind is dict or kind is list) and key != RCP:
-                        strings += count_strings(value)
-                if dumps_form(raw, strings):
-                    if repeats == 1:
-                        out.append(raw[:-1])
-                        out.append(suffix)
-                    else:
-                        out.append((raw[:-1] + suffix) * repeats)
-                    continue
-            row["agent_ref"] = ref
-            line = (_dumps(row) + "\n").encode()
-            out.append(line if repeats == 1 else line * repeats)
-        if out and sink is not None and not problems:
+        out = scanner.block(block)
+        if out and sink is not None and not scan.problems:
             data = b"".join(out)
             sink.write(data)
             scan.output_bytes += len(data)
         if progress is not None:
             progress(size, scan.rows - rows_before)
-    scan.lines = number
+    scan.lines = scanner.number
     return scan
 
 
-def _line_batches(path: str, start: int, end: int) -> Iterator[tuple[list[bytes], int]]:
-    """Yield the physical lines of bytes [start, end) in batches, without their `\\n`, with the bytes read."""
+class _Scanner:
+    """One range's scan state: lines are taken in runs by the current template, or one by one when it refuses."""
+
+    def __init__(self, task: RangeTask, writing: bool) -> None:
+        self.task = task
+        self.scan = ShardScan(trace=MetricsTrace(task.known_kinds))
+        self.writing = writing
+        self.ref = agent_ref(task.agent)
+        self.suffix = (', "agent_ref": ' + _dumps(self.ref) + "}\n").encode()
+        self.transform = prompt_transform(task.dataset) if task.dataset is not None else None
+        self.dumps_form = DumpsFormProver().proves
+        self.template: RowTemplate | None = None
+        self.misses = 0
+        self.number = 0
+
+    def block(self, data: bytes) -> list[bytes]:
+        """Scan newline-separated lines (the last without its newline); return their collated output.
+
+        The lines go by regions of about `REGION_BYTES`: the template takes a whole region at once, or its
+        lines are scanned one by one.
+        """
+        out: list[bytes] = []
+        start = 0
+        while True:
+            cut = data.find(b"\n", start + REGION_BYTES)
+            region = data[start:] if cut < 0 else data[start:cut]
+            lines = region.count(b"\n") + 1
+            template = self.template
+            taken = None if template is None else template.screen_region(region, lines)
+            if taken is None:
+                self._lines(region.split(b"\n"), out)
+            else:
+                rows, parts = taken
+                template.record_region(rows, parts, self.scan.trace, self.task.num_repeats)
+                self.scan.rows += lines
+                self.number += lines
+                self.misses = 0
+                if self.writing and not self.scan.problems:
+                    if self.task.num_repeats == 1:
+                        out.append(template.collated_region(parts, lines, self.suffix))
+                    else:
+                        self._splice(region.split(b"\n"), out)
+            if cut < 0:
+                return out
+            start = cut + 1
+
+    def _lines(self, lines: list[bytes], out: list[bytes]) -> None:
+        """Scan lines one by one, the template taking the runs of lines it can."""
+        first = self.number
+        total = len(lines)
+        index = 0
+        screened_by = None
+        screened_end = 0
+        while index < total:
+            template = self.template
+            if template is not None:
+                if screened_by is not template or index >= screened_end:
+                    # A new template (learnt below) screens the lines left afresh.
+                    screened_by, screened_from = template, index
+                    rows, parts = template.screen(lines[index : index + SCREEN_LINES])
+                    screened_end = index + len(rows)
+                end = index
+                while end < screened_end and rows[end - screened_from] is not None:
+                    end += 1
+                if end > index:
+                    self._take(
+                        lines[index:end],
+                        rows[index - screened_from : end - screened_from],
+                        parts[index - screened_from : end - screened_from],
+                        out,
+                    )
+                    index = end
+                    self.misses = 0
+                    continue
+                self.misses += 1
+            self.number = first + index + 1
+            self._one(lines[index], out)
+            index += 1
+        self.number = first + total
+
+    def _take(self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes]) -> None:
+        """Record lines the template took; a template only takes lines in json.dumps form: splice agent_ref in."""
+        self.template.record(rows, parts, self.scan.trace, self.task.num_repeats)
+        self.scan.rows += len(lines)
+        if self.writing and not self.scan.problems:
+            self._splice(lines, out)
+
+    def _splice(self, lines: list[bytes], out: list[bytes]) -> None:
+        """Add lines in json.dumps form, each `num_repeats` times, with agent_ref spliced in before the last "}"."""
+        repeats = self.task.num_repeats
+        if repeats == 1:
+            out.append(self.suffix.join([line[:-1] for line in lines]) + self.suffix)
+        else:
+            out.extend((line[:-1] + self.suffix) * repeats for line in lines)
+
+    def _one(self, raw: bytes, out: list[bytes]) -> None:
+        """Parse, validate, measure and collate one line the template did not take."""
+        number = self.number
+        problems = self.scan.problems
+        if raw[-1:] == b"\r":
+            raw = raw[:-1]
+        if raw[:1] != b"{":
+            if number == 1 and self.task.start == 0 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            if not raw.strip():
+                return
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "surrogateescape")
+        try:
+            row, end = _scan_json(text, 0)
+            if end != len(text):
+                row = parse_json_line(text)
+        except JsonLineError as error:
+            problems.append((number, error))
+            return
+        except Exception:
+            try:
+                row = parse_json_line(text)
+            except JsonLineError as error:
+                problems.append((number, error))
+                return
+        transform = self.transform
+        if transform is not None and type(row) is dict:
+            try:
+                row = transform(row)
+            except DataError as error:
+                problems.append((number, error.problems[0]))
+                return
+        facts = quick_params(row.get(RCP)) if type(row) is dict else None
+        if facts is None:
+            issues = check_row(row)
+            if issues:
+                problems.extend(
+                    (number, Problem(i.code, i.message, Location(field=i.field or None), i.hint)) for i in issues
+                )
+                return
+            params = row[RCP]
+            tools = params.get("tools")
+            tools = None if tools is None else len(tools)
+            turns = user_turns(params.get("input"))
+            temperature = params.get("temperature")
+            words = json_word_count(params)
+            strings = None
+        else:
+            tools, turns, temperature, words, strings = facts
+        repeats = self.task.num_repeats
+        try:
+            self.scan.trace.observe(row, tools, turns, temperature, words, repeats)
+        except DataError as error:
+            problems.append((number, error.problems[0]))
+            return
+        self.scan.rows += 1
+        if facts is not None and transform is None and (self.template is None or self.misses >= RELEARN_AFTER_MISSES):
+            if "agent_ref" not in row:
+                # A row that gives no template (a `"` in a string) leaves the last one in use a while longer.
+                self.template = RowTemplate.learn(row, facts, self.scan.trace) or self.template
+                self.misses = 0
+        if not self.writing or problems:
+            return
+        suffix = self.suffix
+        if transform is None and "agent_ref" not in row:
+            if strings is None:
+                strings = count_strings(row[RCP])
+            strings += len(row)
+            for key, value in row.items():
+                kind = type(value)
+                if kind is str:
+                    strings += 1
+                elif (kind is dict or kind is list) and key != RCP:
+                    strings += count_strings(value)
+            if self.dumps_form(raw, strings):
+                out.append((raw[:-1] + suffix) * repeats)
+                return
+        row["agent_ref"] = self.ref
+        line = (_dumps(row) + "\n").encode()
+        out.append(line if repeats == 1 else line * repeats)
+
+
+def _blocks(path: str, start: int, end: int) -> Iterator[tuple[bytes, int]]:
+    """Yield bytes [start, end) as blocks of whole lines, without the last `\\n`, with the bytes read."""
     try:
         handle = open(path, "rb")
     except OSError as exc:
@@ -235,10 +314,10 @@ def _line_batches(path: str, start: int, end: int) -> Iterator[tuple[list[bytes]
                 carry = data
                 continue
             carry = data[cut + 1 :]
-            yield data[:cut].split(b"\n"), unreported
+            yield data[:cut], unreported
             unreported = 0
         if carry:
-            yield [carry], unreported
+            yield carry, unreported
 
 
 def _unreadable(path: str, exc: OSError) -> DataError:

@@ -1,19 +1,29 @@
-"""Row templates: once a row is proved to be in `json.dumps` form, match rows of the same shape without parsing.
+"""Row templates: once a row of a shape is valid, take later rows of that shape in `json.dumps` form cheaply.
 
 Datasets repeat one row shape: the same keys, roles and options, only the texts differ. A template is the
-exact `json.dumps` text of a proved row (`canonical.py`) compiled to a regular expression in which the
-values that may vary without changing anything but the metrics become groups:
+exact `json.dumps` text of a valid row cut at its `"` characters: the even parts are the text between
+strings (punctuation, numbers, literals), the odd parts the string bodies. Some values may vary without
+changing anything but the metrics; they are *free*:
 
-- any string, except the `role` and `type` values inside `responses_create_params` (they decide validity):
-  a group matches exactly the ASCII texts `json.dumps` writes for some string (printable characters but
-  `"` and `\\`, the escapes `\\" \\\\ \\n \\r \\t \\b \\f`, and `\\uXXXX` in lower case for the code points
-  json.dumps escapes that way);
-- a top-level integer (an extra metric): `0` or up to 18 digits without a leading zero.
+- any string, except keys, the `role` and `type` values inside `responses_create_params` (they decide
+  validity) and the values of the top-level keys that never become extras (`response`, ...);
+- a top-level integer extra, or an integer item of a top-level list: `0` or up to 18 digits, no leading zero.
 
-Everything else (keys, numbers in the params, booleans, nulls, nesting) is literal. A line the template
-matches is therefore a valid JSON object with the template row's structure and literals, in `json.dumps`
-form, whose free strings are the groups' decoded texts. Its validity, standard metric inputs and extra
-values follow from the template row's without parsing it: that is what `observe` records.
+A line is taken when (1) it is ASCII without DEL, (2) it has no `\\"` or `\\/` escape and only the `\\uXXXX`
+escapes `json.dumps` writes (lower-case hex, for the code points it escapes that way), so every `"` delimits
+a string, (3) split at `"` it has the template's number of parts, its fixed parts equal the template's and
+its free integers are written as above, and (4) orjson parses it. Then it is valid JSON with the template
+row's tokens except the free ones, each written as `json.dumps` writes its value: the line is `json.dumps`
+of its parse (so `agent_ref` is spliced in), valid like the template row, and its metric inputs follow from
+the template row's plus the free values. orjson is used only here, and only for lines that pass (1)-(3),
+where it accepts exactly what `json.loads` accepts and decodes strings alike (tests/prepare/test_template.py);
+a line it refuses (a lone surrogate escape, say) is simply not taken. Numbers orjson would read differently
+(integers beyond 64 bits) cannot reach it: every number but the free integers is a fixed part.
+
+`screen_region` applies the same tests to many lines at once, with one call each: one `split` of the whole
+region (line k's parts then sit at a fixed stride, so each fixed part is checked for every line by one
+`list.count` of a slice), one escape scan and one orjson parse of the lines as an array. `record_region`
+then records column by column, and `collated_region` splices `agent_ref` into every line by one `join`.
 """
 
 from __future__ import annotations
@@ -21,35 +31,35 @@ from __future__ import annotations
 import json
 import re
 from array import array
-from json.decoder import scanstring
+from collections.abc import Callable
+from itertools import chain, repeat
+from operator import add, itemgetter
+
+import orjson
 
 from gym_conform.core.metrics.dataset_metrics import NOT_EXTRA_KEYS
 from gym_conform.core.rows import RCP
 from gym_conform.prepare.quickcheck import ParamsFacts
 from gym_conform.prepare.trace import MetricsTrace
 
-_TEXT = rb'[^"\\\x00-\x1f\x7f-\xff]*'
-# \uXXXX exactly as json.dumps writes it: lower-case hex; controls without a short escape, DEL, non-ASCII.
-_UNICODE = rb"u(?:00(?:0[0-7]|0b|0e|0f|1[0-9a-f]|7f|[89a-f][0-9a-f])|0[1-9a-f][0-9a-f]{2}|[1-9a-f][0-9a-f]{3})"
-_STRING = b'"(' + _TEXT + rb'(?:\\(?:["\\nrtbf]|' + _UNICODE + b")" + _TEXT + b')*)"'
-_INTEGER = rb"(0|-?[1-9][0-9]{0,17})"
-_LITERAL_IN_PARAMS = frozenset({"role", "type"})
+# \uXXXX escapes exactly as json.dumps writes them: lower-case hex; controls without a short escape, DEL, non-ASCII.
+_CANONICAL_HEX = rb"(?:00(?:0[0-7]|0b|0e|0f|1[0-9a-f]|7f|[89a-f][0-9a-f])|0[1-9a-f][0-9a-f]{2}|[1-9a-f][0-9a-f]{3})"
+# A backslash before u, / or " (an escape json.dumps avoids, or may write otherwise), unless itself escaped.
+_MAYBE_UNSAFE = re.compile(rb'\\[u/"]')
+_CANONICAL_U = re.compile(_CANONICAL_HEX)
+_BACKSLASH, _U = ord("\\"), ord("u")
+_FREE_INT = b"(0|-?[1-9][0-9]{0,17})"
 _SPACE_RUN = re.compile(b" +")
+_LITERAL_IN_PARAMS = frozenset({"role", "type"})
+_dumps = json.JSONEncoder().encode
+_loads = orjson.loads
 
-_STR, _INT, _CONST = range(3)
-
-
-def _literal(value: object) -> bytes:
-    return re.escape(json.dumps(value).encode())
-
-
-def _decode(text: bytes) -> str:
-    """Return the string a group's `json.dumps` text stands for."""
-    plain = text.decode("ascii")
-    return scanstring(plain + '"', 0)[0] if "\\" in plain else plain
+# What a template records for an extra field, per row: a string's digest, a free integer, or a constant.
+_STR, _ITEM, _INT, _CONST = range(4)
 
 
-def _space_runs(text: bytes) -> int:
+def space_runs(text: bytes) -> int:
+    """Return the number of runs of spaces in `text`."""
     if b" " not in text:
         return 0
     if b"  " in text:
@@ -57,96 +67,344 @@ def _space_runs(text: bytes) -> int:
     return text.count(b" ")
 
 
+class _Parts:
+    """The `json.dumps` text of a row as it is built: parts split at `"`, which are fixed, free integers."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.fixed: list[int] = []
+        self.numbers: list[tuple[int, bytes]] = []
+        self._even: list[bytes] = []
+        self._pattern: list[bytes] = []
+        self._free_ints = 0
+
+    def text(self, text: bytes) -> None:
+        self._even.append(text)
+        self._pattern.append(re.escape(text))
+
+    def free_int(self, text: bytes) -> int:
+        """Add a free integer; return its index among the row's free integers."""
+        self._even.append(text)
+        self._pattern.append(_FREE_INT)
+        self._free_ints += 1
+        return self._free_ints - 1
+
+    def string(self, body: bytes, free: bool) -> int:
+        """Add a string's body (its `json.dumps` text without the quotes); return its part index."""
+        self._close_even()
+        if not free:
+            self.fixed.append(len(self.parts))
+        self.parts.append(body)
+        return len(self.parts) - 1
+
+    def finish(self) -> None:
+        self._close_even()
+
+    def _close_even(self) -> None:
+        index = len(self.parts)
+        if _FREE_INT in self._pattern:
+            self.numbers.append((index, b"".join(self._pattern)))
+        else:
+            self.fixed.append(index)
+        self.parts.append(b"".join(self._even))
+        self._even, self._pattern = [], []
+
+
 class RowTemplate:
-    """A compiled `json.dumps` shape of one proved row, and how a match feeds a `MetricsTrace`."""
+    """A valid row's `json.dumps` shape, and how a later line of that shape feeds a `MetricsTrace`."""
 
-    __slots__ = ("_pattern", "_plan", "_word_groups", "_last_words", "_words", "_tools", "_turns", "_temperature")
+    __slots__ = (
+        "_fixed",
+        "_fixed_values",
+        "_edges",
+        "_fields",
+        "_inner_fixed",
+        "_numbers",
+        "_size",
+        "_temperature",
+        "_tools",
+        "_turns",
+        "_word_parts",
+        "_words",
+    )
 
-    def __init__(self, row: dict, facts: ParamsFacts, trace: MetricsTrace) -> None:
-        """Build from a valid row already observed by `trace` (its extras exist there) and its `facts`."""
-        self._plan: list[tuple[array, int, object]] = []
-        self._word_groups: list[int] = []
-        # Per word group, the last text seen and its runs of spaces: a fixed system prompt is counted once.
-        self._last_words: list[tuple[bytes, int]] = []
-        self._tools, self._turns, self._temperature = facts.tools, facts.turns, facts.temperature
-        pieces: list[bytes] = []
-        groups = [0]
-        free_spaces = [0]
+    @classmethod
+    def learn(cls, row: dict, facts: ParamsFacts, trace: MetricsTrace) -> RowTemplate | None:
+        """Return the template of a valid row already observed by `trace`, or None for a row it cannot take.
+
+        `facts` are `quick_params`' for the row; rows whose strings hold a `"` give no template.
+        """
+        template = cls()
+        built = _Parts()
+        plan: list[tuple[array, int, object]] = []
+        words: list[int] = []
+        built.text(b"{")
         for index, (key, value) in enumerate(row.items()):
-            pieces.append((b", " if index else b"\\{") + _literal(key) + b": ")
+            if index:
+                built.text(b", ")
+            built.string(_body(key), False)
+            built.text(b": ")
             if key == RCP:
-                pieces.append(self._params_pattern(value, None, groups, free_spaces))
+                _add_params(built, value, None, words)
             elif NOT_EXTRA_KEYS.get(key) is None:
-                pieces.append(self._extra_pattern(value, trace.extras.get(key), groups))
+                recorded = trace.extras.get(key)
+                _add_extra(built, value, key, recorded, plan)
             else:
-                pieces.append(_literal(value))
-        pieces.append(b"\\}")
-        self._pattern = re.compile(b"".join(pieces))
-        self._words = facts.words - free_spaces[0]
+                _add_fixed(built, value)
+        built.text(b"}")
+        built.finish()
+        parts = built.parts
+        if b'"'.join(parts) != _dumps(row).encode() or any(b'"' in part for part in parts):
+            return None
+        template._size = len(parts)
+        fixed = built.fixed
+        # The first part (`{`) and the first key are always fixed: itemgetter returns a tuple.
+        template._fixed = itemgetter(*fixed)
+        template._fixed_values = template._fixed(parts)
+        last = len(parts) - 1
+        template._inner_fixed = [(index, parts[index]) for index in fixed if 0 < index < last]
+        # Regions of several lines need a fixed first and last part (else `screen_region` declines).
+        edges_fixed = fixed[0] == 0 and fixed[-1] == last
+        template._edges = (parts[0], parts[last], parts[last] + b"\n" + parts[0] if edges_fixed else None)
+        template._numbers = [(index, re.compile(pattern).fullmatch) for index, pattern in built.numbers]
+        template._fields = _fields(plan)
+        template._word_parts = words
+        template._words = facts.words - sum(space_runs(parts[index]) for index in words)
+        template._tools, template._turns, template._temperature = facts.tools, facts.turns, facts.temperature
+        return template
 
-    def _params_pattern(self, value: object, key: str | None, groups: list[int], free_spaces: list[int]) -> bytes:
-        kind = type(value)
-        if kind is str and key not in _LITERAL_IN_PARAMS:
-            text = json.dumps(value).encode()[1:-1]
-            self._word_groups.append(groups[0])
-            self._last_words.append((text, _space_runs(text)))
-            groups[0] += 1
-            free_spaces[0] += self._last_words[-1][1]
-            return _STRING
-        if kind is dict:
-            members = [_literal(k) + b": " + self._params_pattern(v, k, groups, free_spaces) for k, v in value.items()]
-            return b"\\{" + b", ".join(members) + b"\\}"
-        if kind is list:
-            return b"\\[" + b", ".join(self._params_pattern(v, None, groups, free_spaces) for v in value) + b"\\]"
-        return _literal(value)
+    def screen_region(self, region: bytes, lines: int) -> tuple[list[dict], list[bytes]] | None:
+        """Return the parses and the flat parts of `lines` newline-separated lines if this template takes all.
 
-    def _extra_pattern(self, value: object, recorded: array | None, groups: list[int]) -> bytes:
-        if type(value) is list:
-            return b"\\[" + b", ".join(self._extra_item(item, recorded, groups) for item in value) + b"\\]"
-        return self._extra_item(value, recorded, groups)
+        Line k's part j is part k * (parts per line - 1) + j: a line's last part and the next line's first
+        part, joined by the newline, are one part. Returns None when any line is not taken (see `screen`).
+        """
+        stride = self._size - 1
+        first, last, boundary = self._edges
+        if boundary is None or not region.isascii() or b"\x7f" in region or not _canonical_escapes(region):
+            return None
+        parts = region.split(b'"')
+        if len(parts) != lines * stride + 1 or parts[0] != first or parts[-1] != last:
+            return None
+        if parts[stride:-1:stride].count(boundary) != lines - 1:
+            return None
+        for index, value in self._inner_fixed:
+            if parts[index::stride].count(value) != lines:
+                return None
+        for index, fullmatch in self._numbers:
+            if not all(map(fullmatch, parts[index::stride])):
+                return None
+        try:
+            rows = _loads(b"[" + region.replace(b"\n", b",") + b"]")
+        except ValueError:
+            return None
+        if len(rows) != lines:
+            return None
+        return rows, parts
 
-    def _extra_item(self, item: object, recorded: array | None, groups: list[int]) -> bytes:
-        kind = type(item)
-        if kind is str:
-            self._plan.append((recorded, _STR, groups[0]))
-            groups[0] += 1
-            return _STRING
-        if kind is int:
-            self._plan.append((recorded, _INT, groups[0]))
-            groups[0] += 1
-            return _INTEGER
-        if kind is bool or kind is float:
-            self._plan.append((recorded, _CONST, float(item)))
-        return _literal(item)
+    def record_region(self, rows: list[dict], parts: list[bytes], trace: MetricsTrace, count: int) -> None:
+        """Record the rows `screen_region` returned, as `MetricsTrace.observe` would, `count` times each."""
+        stride = self._size - 1
+        self._record(rows, lambda index: parts[index::stride], trace, count)
 
-    def match(self, line: bytes) -> tuple | None:
-        """Return the groups of a line of this shape, or None."""
-        found = self._pattern.fullmatch(line)
-        return None if found is None else found.groups()
+    def collated_region(self, parts: list[bytes], lines: int, suffix: bytes) -> bytes:
+        """Return the region's lines, each with `suffix` (the agent_ref member, "}" and newline) for its last "}"."""
+        first, last, _ = self._edges
+        stride = self._size - 1
+        parts[stride:-1:stride] = [last[:-1] + suffix + first] * (lines - 1)
+        parts[-1] = last[:-1] + suffix
+        return b'"'.join(parts)
 
-    def observe(self, groups: tuple, trace: MetricsTrace, count: int) -> None:
-        """Record a matched row in `trace` exactly as `MetricsTrace.observe` would after parsing it."""
-        trace.examples += count
+    def screen(self, lines: list[bytes]) -> tuple[list[dict | None], list[list[bytes]]]:
+        """Return, per line (without its newline), its parse if this template takes it (else None), and its parts.
+
+        A taken line is valid and exactly `json.dumps` of its parse (see the module docstring).
+        """
+        size, fixed, fixed_values = self._size, self._fixed, self._fixed_values
+        parts = [line.split(b'"') for line in lines]
+        good = [
+            len(cut) == size
+            and fixed(cut) == fixed_values
+            and line.isascii()
+            and b"\x7f" not in line
+            and _canonical_escapes(line)
+            for line, cut in zip(lines, parts, strict=True)
+        ]
+        for index, fullmatch in self._numbers:
+            good = [ok and fullmatch(cut[index]) is not None for ok, cut in zip(good, parts, strict=True)]
+        candidates = [line for line, ok in zip(lines, good, strict=True) if ok]
+        if not candidates:
+            return [None] * len(lines), parts
+        parsed = _parse_all(candidates)
+        taken = iter(parsed)
+        return [next(taken) if ok else None for ok in good], parts
+
+    def record(self, rows: list[dict], parts: list[list[bytes]], trace: MetricsTrace, count: int) -> None:
+        """Record screened rows (each with its parts), in order, as `MetricsTrace.observe` would, `count` times each."""
+        self._record(rows, lambda index: [cut[index] for cut in parts], trace, count)
+
+    def _record(self, rows: list[dict], column: Callable[[int], list[bytes]], trace: MetricsTrace, count: int) -> None:
+        size = len(rows)
+        if not size:
+            return
+        trace.examples += size * count
         if self._tools is not None:
-            trace.tools.append(self._tools)
+            trace.tools.extend(repeat(self._tools, size))
         if self._turns:
-            trace.turns.append(self._turns)
+            trace.turns.extend(repeat(self._turns, size))
         if self._temperature is not None:
-            trace.temperature.append(float(self._temperature))
-        words = self._words
-        last_words = self._last_words
-        for slot, index in enumerate(self._word_groups):
-            text = groups[index]
-            last, runs = last_words[slot]
-            if text != last:
-                runs = _space_runs(text)
-                last_words[slot] = (text, runs)
-            words += runs
-        trace.words.append(words)
-        for recorded, kind, source in self._plan:
-            if kind == _STR:
-                recorded.append(hash(_decode(groups[source])))
-            elif kind == _INT:
-                recorded.append(float(groups[source]))
+            trace.temperature.extend(repeat(float(self._temperature), size))
+        words = [self._words] * size
+        for index in self._word_parts:
+            texts = column(index)
+            if texts.count(texts[0]) == size:
+                runs = repeat(space_runs(texts[0]), size)
             else:
-                recorded.append(source)
+                runs = [text.count(b" ") if b"  " not in text else len(_SPACE_RUN.findall(text)) for text in texts]
+            words = list(map(add, words, runs))
+        trace.words.extend(words)
+        if not self._fields:
+            return
+        ints = None
+        if self._numbers:
+            groups = [[fullmatch(text).groups() for text in column(index)] for index, fullmatch in self._numbers]
+            ints = [tuple(chain.from_iterable(row_groups)) for row_groups in zip(*groups, strict=True)]
+        for recorded, steps in self._fields:
+            columns = [_column(kind, source, rows, ints) for kind, source in steps]
+            recorded.extend(columns[0] if len(columns) == 1 else chain.from_iterable(zip(*columns, strict=True)))
+
+
+def _canonical_escapes(text: bytes) -> bool:
+    """Return whether `text` has no `\\"` or `\\/` escape and only `\\u` escapes as json.dumps writes them."""
+    for found in _MAYBE_UNSAFE.finditer(text):
+        start = found.start()
+        run = start
+        while run and text[run - 1] == _BACKSLASH:
+            run -= 1
+        if (start - run) % 2:
+            continue  # an escaped backslash, then a plain character
+        if text[start + 1] != _U or _CANONICAL_U.match(text, start + 2) is None:
+            return False
+    return True
+
+
+def _parse_all(lines: list[bytes]) -> list[dict | None]:
+    """Return orjson's parse of each line, None where it refuses one (one call when it takes them all)."""
+    try:
+        parsed = _loads(b"[" + b",".join(lines) + b"]")
+        if len(parsed) == len(lines):
+            return parsed
+    except ValueError:
+        pass
+    return [_parse_or_none(line) for line in lines]
+
+
+def _parse_or_none(line: bytes) -> dict | None:
+    try:
+        return _loads(line)
+    except ValueError:
+        return None
+
+
+def _column(kind: int, source, rows: list[dict], ints: list[list[bytes]] | None):
+    """Return one plan step's recorded values for each row."""
+    if kind == _STR:
+        return list(map(hash, map(itemgetter(source), rows)))
+    if kind == _ITEM:
+        key, position = source
+        return [hash(row[key][position]) for row in rows]
+    if kind == _INT:
+        return [float(values[source]) for values in ints]
+    return repeat(source, len(rows))
+
+
+def _fields(plan: list[tuple[array, int, object]]) -> list[tuple[array, list[tuple[int, object]]]]:
+    """Group plan steps by the array they record into, keeping each field's steps in row order."""
+    fields: dict[int, tuple[array, list[tuple[int, object]]]] = {}
+    for recorded, kind, source in plan:
+        fields.setdefault(id(recorded), (recorded, []))[1].append((kind, source))
+    return list(fields.values())
+
+
+def _body(text: str) -> bytes:
+    return _dumps(text).encode()[1:-1]
+
+
+def _add_params(built: _Parts, value: object, key: str | None, words: list[int]) -> None:
+    """Add params: strings free (their spaces counted as words) but `role` and `type` values; the rest fixed."""
+    kind = type(value)
+    if kind is str:
+        free = key not in _LITERAL_IN_PARAMS
+        index = built.string(_body(value), free)
+        if free:
+            words.append(index)
+    elif kind is dict:
+        built.text(b"{")
+        for position, (name, item) in enumerate(value.items()):
+            if position:
+                built.text(b", ")
+            built.string(_body(name), False)
+            built.text(b": ")
+            _add_params(built, item, name, words)
+        built.text(b"}")
+    elif kind is list:
+        built.text(b"[")
+        for position, item in enumerate(value):
+            if position:
+                built.text(b", ")
+            _add_params(built, item, None, words)
+        built.text(b"]")
+    else:
+        built.text(_dumps(value).encode())
+
+
+def _add_fixed(built: _Parts, value: object) -> None:
+    """Add a value whose every token is fixed."""
+    kind = type(value)
+    if kind is str:
+        built.string(_body(value), False)
+    elif kind is dict:
+        built.text(b"{")
+        for position, (name, item) in enumerate(value.items()):
+            if position:
+                built.text(b", ")
+            built.string(_body(name), False)
+            built.text(b": ")
+            _add_fixed(built, item)
+        built.text(b"}")
+    elif kind is list:
+        built.text(b"[")
+        for position, item in enumerate(value):
+            if position:
+                built.text(b", ")
+            _add_fixed(built, item)
+        built.text(b"]")
+    else:
+        built.text(_dumps(value).encode())
+
+
+def _add_extra(built: _Parts, value: object, key: str, recorded: array | None, plan: list) -> None:
+    """Add a top-level extra and plan its recording as `MetricsTrace.observe` records it."""
+    if type(value) is list:
+        built.text(b"[")
+        for position, item in enumerate(value):
+            if position:
+                built.text(b", ")
+            _add_extra_item(built, item, (key, position), recorded, plan)
+        built.text(b"]")
+    else:
+        _add_extra_item(built, value, key, recorded, plan)
+
+
+def _add_extra_item(built: _Parts, item: object, source: object, recorded: array | None, plan: list) -> None:
+    kind = type(item)
+    if kind is str:
+        built.string(_body(item), True)
+        plan.append((recorded, _ITEM if type(source) is tuple else _STR, source))
+    elif kind is int:
+        plan.append((recorded, _INT, built.free_int(_dumps(item).encode())))
+    elif kind is bool or kind is float:
+        plan.append((recorded, _CONST, float(item)))
+        built.text(_dumps(item).encode())
+    else:
+        _add_fixed(built, item)
