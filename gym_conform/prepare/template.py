@@ -330,11 +330,12 @@ def _body(text: str) -> bytes:
     return _dumps(text).encode()[1:-1]
 
 
-def _add_params(built: _Parts, value: object, key: str | None, words: list[int]) -> None:
-    """Add params: strings free (their spaces counted as words) but `role` and `type` values; the rest fixed."""
+def _add_params(built: _Parts, value: object, key: str | None, words: list[int] | None) -> None:
+    """Add a value. With `words`, strings are free (their spaces counted as words) but `role` and `type`
+    values; without it (`_add_fixed`), every token is fixed."""
     kind = type(value)
     if kind is str:
-        free = key not in _LITERAL_IN_PARAMS
+        free = words is not None and key not in _LITERAL_IN_PARAMS
         index = built.string(_body(value), free)
         if free:
             words.append(index)
@@ -360,27 +361,7 @@ def _add_params(built: _Parts, value: object, key: str | None, words: list[int])
 
 def _add_fixed(built: _Parts, value: object) -> None:
     """Add a value whose every token is fixed."""
-    kind = type(value)
-    if kind is str:
-        built.string(_body(value), False)
-    elif kind is dict:
-        built.text(b"{")
-        for position, (name, item) in enumerate(value.items()):
-            if position:
-                built.text(b", ")
-            built.string(_body(name), False)
-            built.text(b": ")
-            _add_fixed(built, item)
-        built.text(b"}")
-    elif kind is list:
-        built.text(b"[")
-        for position, item in enumerate(value):
-            if position:
-                built.text(b", ")
-            _add_fixed(built, item)
-        built.text(b"]")
-    else:
-        built.text(_dumps(value).encode())
+    _add_params(built, value, None, None)
 
 
 def _add_extra(built: _Parts, value: object, key: str, recorded: array | None, plan: list) -> None:
