@@ -36,9 +36,7 @@ def run_script(name: str, *args: str, cwd: Path, env: dict | None = None, timeou
     command = [str(script)] if script.exists() else [sys.executable, "-m", _MODULES[name]]
     full_env = {**os.environ, **(env or {})}
     full_env.pop("GYM_CONFORM_TRACEBACK", None)
-    proc = subprocess.run(
-        command + list(args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
-    )
+    proc = subprocess.run(command + list(args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -78,3 +76,39 @@ def math_row(question: str = "What is 2+2?", answer: str = "4", **extra) -> dict
         "expected_answer": answer,
         **extra,
     }
+
+
+AGENT_CONFIG = """\
+tiny_resources_server:
+  resources_servers:
+    tiny:
+      entrypoint: app.py
+      domain: math
+tiny_simple_agent:
+  responses_api_agents:
+    simple_agent:
+      entrypoint: app.py
+      resources_server:
+        type: resources_servers
+        name: tiny_resources_server
+      model_server:
+        type: responses_api_models
+        name: policy_model
+      datasets:
+{datasets}
+"""
+
+
+def tiny_config(root: Path, datasets: str) -> str:
+    """Write a one-agent config whose `datasets:` block is `datasets` (YAML, indented 6)."""
+    path = root / "configs" / "tiny.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(AGENT_CONFIG.format(datasets=datasets), encoding="utf-8")
+    return "configs/tiny.yaml"
+
+
+def dataset_yaml(name: str, type_: str, path: str, extra: str = "") -> str:
+    """One `datasets:` entry of `tiny_config`; `extra` holds more `key: value` lines."""
+    lines = [f"      - name: {name}", f"        type: {type_}", f"        jsonl_fpath: {path}"]
+    lines += [f"        {x}" for x in extra.splitlines() if x]
+    return "\n".join(lines)

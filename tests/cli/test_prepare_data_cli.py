@@ -9,44 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED, math_row, read_jsonl, run_script, write_jsonl
+from tests.conftest import SHARED, dataset_yaml, math_row, read_jsonl, run_script, tiny_config, write_jsonl
 
 MODEL_CONFIG = "responses_api_models/vllm_model/configs/vllm_model_for_training.yaml"
 MULTI_STEP_CONFIG = "resources_servers/example_multi_step/configs/example_multi_step.yaml"
-
-AGENT_CONFIG = """\
-tiny_resources_server:
-  resources_servers:
-    tiny:
-      entrypoint: app.py
-      domain: math
-tiny_simple_agent:
-  responses_api_agents:
-    simple_agent:
-      entrypoint: app.py
-      resources_server:
-        type: resources_servers
-        name: tiny_resources_server
-      model_server:
-        type: responses_api_models
-        name: policy_model
-      datasets:
-{datasets}
-"""
-
-
-def tiny_config(root: Path, datasets: str) -> str:
-    """Write a one-agent config whose `datasets:` block is `datasets` (YAML, indented 6)."""
-    path = root / "configs" / "tiny.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(AGENT_CONFIG.format(datasets=datasets), encoding="utf-8")
-    return "configs/tiny.yaml"
-
-
-def dataset_yaml(name: str, type_: str, path: str, extra: str = "") -> str:
-    lines = [f"      - name: {name}", f"        type: {type_}", f"        jsonl_fpath: {path}"]
-    lines += [f"        {x}" for x in extra.splitlines() if x]
-    return "\n".join(lines)
 
 
 def prepare(root: Path, config: str, mode: str, *extra: str):
@@ -116,16 +82,11 @@ def test_tutorial_train_preparation(workspace: Path) -> None:
             expected["agent_ref"] = ref
             assert out == json.dumps(expected)
         assert (workspace / f"{split}_metrics.json").exists()
-        assert (
-            json.loads((workspace / "data" / f"{split}_metrics.json").read_text())["Number of examples"]
-            == count
-        )
+        assert json.loads((workspace / "data" / f"{split}_metrics.json").read_text())["Number of examples"] == count
 
 
 def test_json_parse_error_names_the_line(tmp_path: Path) -> None:
-    write_jsonl(
-        tmp_path / "data/example.jsonl", [math_row(), '{"responses_create_params": {"input": "x"', math_row()]
-    )
+    write_jsonl(tmp_path / "data/example.jsonl", [math_row(), '{"responses_create_params": {"input": "x"', math_row()])
     config = tiny_config(tmp_path, dataset_yaml("example", "example", "data/example.jsonl"))
     result = prepare(tmp_path, config, "example_validation")
     assert result.returncode == 1

@@ -16,6 +16,7 @@ from gym_conform.errors import Location, ProblemsFound
 from gym_conform.prepare import workers
 from gym_conform.prepare.plan import DatasetJob
 from gym_conform.prepare.workers import scan_job
+from tests.conftest import dataset_yaml, tiny_config
 
 AGENT = "tiny_simple_agent"
 REF = {"type": "responses_api_agents", "name": AGENT}
@@ -130,37 +131,13 @@ def test_kind_clash_across_shards_is_reported_like_a_sequential_pass(tmp_path, t
     assert [p.location.line for p in one.problems] == list(range(13, 25))
 
 
-CONFIG = """\
-tiny_resources_server:
-  resources_servers:
-    tiny:
-      entrypoint: app.py
-      domain: math
-tiny_simple_agent:
-  responses_api_agents:
-    simple_agent:
-      entrypoint: app.py
-      resources_server:
-        type: resources_servers
-        name: tiny_resources_server
-      model_server:
-        type: responses_api_models
-        name: policy_model
-      datasets:
-      - name: train
-        type: train
-        jsonl_fpath: data/train.jsonl
-        num_repeats: 2
-        license: MIT
-      - name: more
-        type: train
-        jsonl_fpath: data/more.jsonl
-        license: MIT
-      - name: validation
-        type: validation
-        jsonl_fpath: data/validation.jsonl
-        license: MIT
-"""
+DATASETS = "\n".join(
+    [
+        dataset_yaml("train", "train", "data/train.jsonl", "num_repeats: 2\nlicense: MIT"),
+        dataset_yaml("more", "train", "data/more.jsonl", "license: MIT"),
+        dataset_yaml("validation", "validation", "data/validation.jsonl", "license: MIT"),
+    ]
+)
 
 
 def test_whole_run_writes_identical_files_with_one_and_two_workers(tmp_path, tiny_shards, monkeypatch, capsys):
@@ -168,14 +145,14 @@ def test_whole_run_writes_identical_files_with_one_and_two_workers(tmp_path, tin
     write(tmp_path / "data/train.jsonl", AWKWARD_LINES, copies=3)
     write(tmp_path / "data/more.jsonl", AWKWARD_LINES[1:], copies=2)
     write(tmp_path / "data/validation.jsonl", AWKWARD_LINES[:5])
-    (tmp_path / "tiny.yaml").write_text(CONFIG)
+    config = tiny_config(tmp_path, DATASETS)
     monkeypatch.chdir(tmp_path)
     outputs = {}
     for count in (1, 2):
         for sidecar in (tmp_path / "data").glob("*_metrics.json"):
             sidecar.unlink()
         argv = [
-            "+config_paths=[tiny.yaml]",
+            f"+config_paths=[{config}]",
             "+mode=train_preparation",
             f"+output_dirpath=out{count}",
             f"+num_workers={count}",
@@ -193,11 +170,11 @@ def test_bad_rows_fail_the_run_the_same_way(tmp_path, tiny_shards, monkeypatch):
     write(tmp_path / "data/train.jsonl", BAD_LINES, copies=3)
     write(tmp_path / "data/more.jsonl", AWKWARD_LINES)
     write(tmp_path / "data/validation.jsonl", AWKWARD_LINES)
-    (tmp_path / "tiny.yaml").write_text(CONFIG)
+    config = tiny_config(tmp_path, DATASETS)
     monkeypatch.chdir(tmp_path)
     reports = []
     for count in (1, 2):
-        argv = ["+config_paths=[tiny.yaml]", "+mode=train_preparation", "+output_dirpath=out", f"+num_workers={count}"]
+        argv = [f"+config_paths=[{config}]", "+mode=train_preparation", "+output_dirpath=out", f"+num_workers={count}"]
         with pytest.raises(ProblemsFound) as caught:
             command(argv)
         reports.append(caught.value.render())
