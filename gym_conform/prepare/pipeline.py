@@ -8,13 +8,13 @@ from pathlib import Path
 
 from gym_conform.core.config.loader import LoadedConfig
 from gym_conform.core.config.schema import parse_server_instances
-from gym_conform.core.files import atomic_output, atomic_write_text
+from gym_conform.core.files import atomic_output, atomic_write_text, display_path
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
 from gym_conform.core.metrics.document import dumps_metrics, metrics_document
 from gym_conform.errors import DataError, Location, Problem, ProblemsFound
 from gym_conform.prepare.fetch import bullets, ensure_local
 from gym_conform.prepare.options import MODE_DATASET_TYPES, PrepareOptions
-from gym_conform.prepare.plan import AGENT_SERVER_TYPE, DatasetJob, display, jobs_by_type, plan_jobs
+from gym_conform.prepare.plan import AGENT_SERVER_TYPE, DatasetJob, jobs_by_type, plan_jobs
 from gym_conform.prepare.progress import ProgressLine
 from gym_conform.prepare.sidecars import Outcome, Reconciled, reconcile
 from gym_conform.prepare.workers import ScanResult, scan_job
@@ -57,7 +57,7 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
         raise DataError(
             f"no dataset of type {' or '.join(types)} is declared by any agent in the configs",
             code="data.none_in_scope",
-            location=Location(", ".join(display(p) for p in cfg.files) or None),
+            location=Location(", ".join(display_path(p) for p in cfg.files) or None),
             hint="add a `datasets:` entry to an agent (responses_api_agents) block, or pick the other +mode",
         )
     downloads = "**WILL**" if options.should_download else "will **NOT**"
@@ -72,7 +72,7 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
         problems += _prepare_type(dataset_type, type_jobs, output_dir, options, summary, echo)
     if problems:
         raise ProblemsFound(problems, summary=_failure_summary(problems))
-    echo("View your final data!" + bullets([f"{t}: {display(p)}" for t, p in summary.outputs.items()]))
+    echo("View your final data!" + bullets([f"{t}: {display_path(p)}" for t, p in summary.outputs.items()]))
     echo(title("Finished!"))
     return summary
 
@@ -105,9 +105,9 @@ def _prepare_type(
             type_metrics = output_dir / f"{dataset_type}_metrics.json"
             document = metrics_document(jobs[0].dataset.model_dump(mode="json"), merged)
             atomic_write_text(type_metrics, dumps_metrics(document))
-            echo(f"Aggregate metrics for {display(type_metrics)} written")
+            echo(f"Aggregate metrics for {display_path(type_metrics)} written")
     except _DiscardOutput:
-        echo(f"Not writing {display(target)}: fix the problems below first.")
+        echo(f"Not writing {display_path(target)}: fix the problems below first.")
         return problems
     summary.outputs[dataset_type] = target
     return problems
@@ -146,7 +146,7 @@ def _reconcile_dataset(result: ScanResult, options: PrepareOptions, summary: Pre
 def _report(outcome: Reconciled, summary: PrepareSummary, echo: Echo) -> list[Problem]:
     """Print what happened to one metrics file; return a problem for a conflict."""
     summary.metrics.append(outcome)
-    shown = display(outcome.path)
+    shown = display_path(outcome.path)
     if outcome.outcome is Outcome.UNCHANGED:
         echo(f"Aggregate metrics for {shown} already up to date")
         return []
@@ -157,7 +157,7 @@ def _report(outcome: Reconciled, summary: PrepareSummary, echo: Echo) -> list[Pr
     if outcome.outcome is Outcome.OVERWRITTEN:
         echo(f"Overwrote {shown} with the recomputed metrics (+overwrite_metrics_conflicts=true)")
         return []
-    echo(f"Wrote the recomputed metrics to {display(outcome.conflict_path)}")
+    echo(f"Wrote the recomputed metrics to {display_path(outcome.conflict_path)}")
     return [
         Problem(
             "metrics.conflict",
@@ -165,7 +165,7 @@ def _report(outcome: Reconciled, summary: PrepareSummary, echo: Echo) -> list[Pr
             + "; ".join(outcome.diffs[:5])
             + (f" (and {len(outcome.diffs) - 5} more)" if len(outcome.diffs) > 5 else ""),
             Location(shown),
-            f"compare it with {display(outcome.conflict_path)}; if the change is expected, delete {shown} "
+            f"compare it with {display_path(outcome.conflict_path)}; if the change is expected, delete {shown} "
             "and rerun, or rerun with +overwrite_metrics_conflicts=true",
         )
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from gym_conform.core.config.loader import LoadedConfig, resolve_read_path
 from gym_conform.core.config.schema import ServerInstance
+from gym_conform.core.files import display_path
 from gym_conform.errors import Location
 
 AGENT_SERVER_TYPE = "responses_api_agents"
@@ -34,28 +34,14 @@ class DatasetJob:
 
     @property
     def display_path(self) -> str:
-        return display(self.path)
+        return display_path(self.path)
 
     @property
     def metrics_path(self) -> Path:
         return self.path.with_name(f"{self.path.stem}_metrics.json")
 
 
-def display(path: Path) -> str:
-    """Show a path relative to the working directory when it lies below it."""
-    try:
-        return os.path.relpath(path) if Path(path).is_absolute() and _below_cwd(path) else str(path)
-    except ValueError:
-        return str(path)
-
-
-def _below_cwd(path: Path) -> bool:
-    return Path.cwd() in Path(path).resolve().parents
-
-
-def plan_jobs(
-    instances: Sequence[ServerInstance], types: Sequence[str], cfg: LoadedConfig
-) -> list[DatasetJob]:
+def plan_jobs(instances: Sequence[ServerInstance], types: Sequence[str], cfg: LoadedConfig) -> list[DatasetJob]:
     """List in-scope datasets: agents in config order, then datasets in declaration order."""
     jobs = []
     for instance in instances:

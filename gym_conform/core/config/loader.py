@@ -22,6 +22,7 @@ from gym_conform.core.config.resolve import (
     resolve_tree,
 )
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
+from gym_conform.core.files import display_path
 from gym_conform.errors import ConfigError, GymConformError, Location, collect
 
 EXTRA_ROOTS_ENV_VAR = "NEMO_GYM_EXTRA_ROOTS"
@@ -137,18 +138,10 @@ def _in_nemo_gym_key_order(tree: dict, layers: list[dict]) -> dict:
     return {key: tree[key] for key in order if key in tree}
 
 
-def _display(path: Path) -> str:
-    """Show a path relative to cwd when it is under cwd, else absolute."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _load_mapping(path: Path) -> tuple[dict, Source]:
     """Load a YAML file whose top level must be a mapping (an empty file is an empty mapping)."""
     data, source = load_yaml(path)
-    source = Source(_display(path), source.lines)
+    source = Source(display_path(path), source.lines)
     if data is None:
         return {}, source
     if not isinstance(data, dict):
