@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from gym_conform.core.config.overrides import parse_overrides
 from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound
 
 EXIT_OK = 0
@@ -95,6 +96,13 @@ def reject_unknown_keys(config: dict, options: type[BaseModel], prog: str) -> No
         problems.append(Problem("config.override", f"unknown key: {key}", Location(field=key), hint))
     if problems:
         raise ProblemsFound(problems, summary=f"{prog}: {len(problems)} unknown key(s) (see {prog} --help)")
+
+
+def options_from_args(args: Sequence[str], options: type[Options], prog: str) -> Options:
+    """Parse `+key=value` arguments into the command's option model, refusing unknown or bad keys."""
+    given = parse_overrides(args)
+    reject_unknown_keys(given, options, prog)
+    return read_options(options, given, prog)
 
 
 def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> None:

@@ -10,8 +10,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field
 
-from gym_conform.cli.common import EXIT_OK, read_options, reject_unknown_keys, render_help, run, wants_help
-from gym_conform.core.config.overrides import parse_overrides
+from gym_conform.cli.common import EXIT_OK, options_from_args, render_help, run, wants_help
 from gym_conform.errors import ConfigError, Location
 from gym_conform.hub.download import download_dataset_file, find_split_file, resolve_hf_token
 
@@ -63,9 +62,7 @@ def _download(args: list[str]) -> int:
     if wants_help(args):
         print(render_help(PROG, SUMMARY, DownloadOptions, EXAMPLES, config_overrides=False))
         return EXIT_OK
-    config = parse_overrides(args)
-    reject_unknown_keys(config, DownloadOptions, PROG)
-    options = read_options(DownloadOptions, config, PROG)
+    options = options_from_args(args, DownloadOptions, PROG)
     _require_one_source(options)
     given_token = {"hf_token": options.hf_token} if options.hf_token else {}
     token = resolve_hf_token({**env_yaml_hf_token(ENV_YAML), **given_token})

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gym_conform.cli.common import EXIT_OK, EXIT_USAGE, read_options, reject_unknown_keys, render_help, run, wants_help
-from gym_conform.core.config.overrides import parse_overrides
+from gym_conform.cli.common import EXIT_OK, EXIT_USAGE, options_from_args, render_help, run, wants_help
 from gym_conform.core.config.schema import Domain
 from gym_conform.errors import GymConformError
 from gym_conform.scaffold import NAME_RULE, ScaffoldResult, folder_from_entrypoint, scaffold_resources_server
@@ -50,9 +49,7 @@ def command(argv: Sequence[str]) -> int:
         print(render_help(PROG, SUMMARY, InitOptions, EXAMPLES, config_overrides=False))
         return EXIT_OK
     try:
-        given = parse_overrides(argv)
-        reject_unknown_keys(given, InitOptions, PROG)
-        options = read_options(InitOptions, given, PROG)
+        options = options_from_args(argv, InitOptions, PROG)
         folder = folder_from_entrypoint(options.entrypoint)
     except GymConformError as error:
         print(error.render(), file=sys.stderr)

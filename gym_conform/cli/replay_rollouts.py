@@ -10,9 +10,8 @@ from pydantic import BaseModel, Field
 
 from gym_conform.agent.replay import ReplayOutcome, replay_rollouts
 from gym_conform.agent.rollouts import RolloutRecord, read_rollouts, write_rollouts
-from gym_conform.cli.common import EXIT_ERROR, EXIT_OK, read_options, reject_unknown_keys, render_help, run, wants_help
+from gym_conform.cli.common import EXIT_ERROR, EXIT_OK, options_from_args, render_help, run, wants_help
 from gym_conform.core.config.loader import resolve_read_path
-from gym_conform.core.config.overrides import parse_overrides
 from gym_conform.core.files import display_path
 from gym_conform.server import LoadedServer, ServerClient, load_server_folder
 
@@ -62,9 +61,7 @@ def _command(args: list[str]) -> int:
     if wants_help(args):
         print(render_help(PROG, SUMMARY, ReplayOptions, EXAMPLES, config_overrides=False))
         return EXIT_OK
-    config = parse_overrides(args)
-    reject_unknown_keys(config, ReplayOptions, PROG)
-    options = read_options(ReplayOptions, config, PROG)
+    options = options_from_args(args, ReplayOptions, PROG)
     folder = resolve_read_path(options.entrypoint)
     config_file = Path(options.config_file) if options.config_file else None
     loaded = load_server_folder(folder, config_file=config_file)
