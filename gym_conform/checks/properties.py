@@ -37,7 +37,15 @@ settings.register_profile(
     print_blob=False,
     suppress_health_check=_SLOW_INPUTS,
 )
-settings.register_profile(DEV_PROFILE, max_examples=100, deadline=None, suppress_health_check=_SLOW_INPUTS)
+# Hypothesis loads its own "ci" profile (no database, derandomized) when it sees a CI environment; the dev
+# profile must keep its example database there too, so it builds on "default" and not on whatever is loaded.
+settings.register_profile(
+    DEV_PROFILE,
+    parent=settings.get_profile("default"),
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=_SLOW_INPUTS,
+)
 
 
 @dataclass

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -31,6 +34,20 @@ def test_the_dev_profile_runs_more_examples_and_remembers_failures():
 
     assert dev.max_examples > settings.get_profile(CI_PROFILE).max_examples
     assert dev.database is not None and not dev.derandomize
+
+
+def test_the_dev_profile_keeps_its_database_when_hypothesis_sees_a_ci_environment():
+    # Hypothesis loads its own database-free "ci" profile when CI is set; ours must not inherit from it.
+    probe = (
+        "from hypothesis import settings\n"
+        "from gym_conform.checks.properties import DEV_PROFILE\n"
+        "dev = settings.get_profile(DEV_PROFILE)\n"
+        "print(settings._current_profile, dev.database is not None, dev.derandomize)\n"
+    )
+    env = {**os.environ, "CI": "true"}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+
+    assert result.stdout.split() == ["ci", "True", "False"]
 
 
 def test_max_examples_from_the_settings_overrides_the_profile(tmp_path):
