@@ -33,9 +33,7 @@ class JsonLineError(DataError):
     def at(self, path: str | os.PathLike[str] | None, line: int) -> JsonLineError:
         """Return this error placed at a file and 1-based line, with the hint naming that line."""
         hint = self.hint.replace(_THIS_LINE, f"line {line}") if self.hint else None
-        return JsonLineError(
-            self.message, location=Location(path=_text(path), line=line), hint=hint, code=self.code
-        )
+        return JsonLineError(self.message, location=Location(path=_text(path), line=line), hint=hint, code=self.code)
 
 
 def _text(path: str | os.PathLike[str] | None) -> str | None:

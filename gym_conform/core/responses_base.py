@@ -78,9 +78,7 @@ def simple_type(accepted: Mapping[str, Any]) -> Callable[[Any], str | None]:
     return choose
 
 
-def reject_unknown_type(
-    what: str, accepted: Iterable[str], *, hosted: Iterable[str] = ()
-) -> Callable[[Any], Any]:
+def reject_unknown_type(what: str, accepted: Iterable[str], *, hosted: Iterable[str] = ()) -> Callable[[Any], Any]:
     """Return a validator that fails with one clear error naming the accepted `type` values.
 
     Hosted-tool types are accepted too but only two are named in the message, to keep it short; the

@@ -141,13 +141,9 @@ def _issue(detail: Any, root: str) -> RowIssue:
     loc = detail["loc"]
     kind = detail["type"]
     field = json_path(root, loc)
-    key = next(
-        (part for part in reversed(loc) if isinstance(part, str) and not part.startswith(TAG_PREFIX)), root
-    )
+    key = next((part for part in reversed(loc) if isinstance(part, str) and not part.startswith(TAG_PREFIX)), root)
     if kind == "extra_forbidden":
-        return RowIssue(
-            "row.unknown_key", field, f"ValidationError: unknown key {key!r}", _unknown_key_hint(key, loc)
-        )
+        return RowIssue("row.unknown_key", field, f"ValidationError: unknown key {key!r}", _unknown_key_hint(key, loc))
     if kind == "missing":
         hint = _MISSING_HINTS.get(key, f'add "{key}"')
         return RowIssue("row.schema", field, f"ValidationError: {key} is missing", hint)

@@ -217,8 +217,7 @@ def _translate(error: BaseException, request: _Request) -> DownloadError:
             )
         if isinstance(cause, OfflineModeIsEnabled):
             return DownloadError(
-                f"offline mode is on (HF_HUB_OFFLINE) and {request.what} is not in the cache"
-                f" {hub_cache_dir()}",
+                f"offline mode is on (HF_HUB_OFFLINE) and {request.what} is not in the cache {hub_cache_dir()}",
                 code="download.unreachable",
                 hint="unset HF_HUB_OFFLINE to download it",
             )
@@ -265,13 +264,9 @@ def _unauthorized(request: _Request, status: int, *, gated: bool) -> DownloadErr
         reason = f"the repo is gated and {sent}"
     else:
         reason = f"{sent}; the repo is private or gated, or does not exist (the Hub does not say which)"
-    hint = (
-        f"Set hf_token in env.yaml or export HF_TOKEN=<token> (a token with read access to {request.repo_id})"
-    )
+    hint = f"Set hf_token in env.yaml or export HF_TOKEN=<token> (a token with read access to {request.repo_id})"
     if gated:
-        hint += (
-            f"; also accept the dataset's access conditions at {request.endpoint}/datasets/{request.repo_id}"
-        )
+        hint += f"; also accept the dataset's access conditions at {request.endpoint}/datasets/{request.repo_id}"
     else:
         hint += "; also check that repo_id is right"
     return DownloadError(

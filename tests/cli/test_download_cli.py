@@ -34,14 +34,10 @@ def cli(hub, tmp_path):
     """Run the command in tmp_path with the Hub pointed at the stand-in; extra env entries override."""
 
     def run(*args: str, **env: str) -> subprocess.CompletedProcess:
-        base = {
-            k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "GYM_CONFORM_"))
-        }
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "GYM_CONFORM_"))}
         base.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf_home"), **env)
         command = [sys.executable, "-m", "gym_conform.cli.download", *args]
-        return subprocess.run(
-            command, check=False, cwd=tmp_path, env=base, capture_output=True, text=True, timeout=120
-        )
+        return subprocess.run(command, check=False, cwd=tmp_path, env=base, capture_output=True, text=True, timeout=120)
 
     return run
 
@@ -69,9 +65,7 @@ def test_token_from_env_yaml(cli, tmp_path):
 
 def test_token_from_env_yaml_interpolation(cli, tmp_path):
     (tmp_path / "env.yaml").write_text("hf_token: ${oc.env:MY_SECRET_VAR}\n")
-    result = cli(
-        "+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=p.jsonl", MY_SECRET_VAR=SECRET
-    )
+    result = cli("+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=p.jsonl", MY_SECRET_VAR=SECRET)
     assert result.returncode == 0, result.stderr
 
 
@@ -85,16 +79,12 @@ def test_unresolvable_env_yaml_token_is_a_config_error(cli, tmp_path):
 
 def test_token_from_the_command_line_wins_over_env_yaml(cli, tmp_path):
     (tmp_path / "env.yaml").write_text("hf_token: hf_stale_token\n")
-    result = cli(
-        "+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=p.jsonl", f"+hf_token={SECRET}"
-    )
+    result = cli("+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=p.jsonl", f"+hf_token={SECRET}")
     assert result.returncode == 0, result.stderr
 
 
 def test_token_from_hf_token_variable(cli):
-    result = cli(
-        "+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=p.jsonl", HF_TOKEN=SECRET
-    )
+    result = cli("+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=p.jsonl", HF_TOKEN=SECRET)
     assert result.returncode == 0, result.stderr
 
 
@@ -131,9 +121,8 @@ def test_download_errors_exit_1_without_traceback_or_output(cli, tmp_path, args,
 def test_unauthorized_message_names_the_file_and_how_to_fix_it(cli):
     result = cli("+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=x.jsonl")
     assert "'train.jsonl' from dataset repo 'org/private'" in result.stderr
-    assert (
-        "Set hf_token in env.yaml or export HF_TOKEN=<token> (a token with read access to org/private)"
-        in (result.stderr)
+    assert "Set hf_token in env.yaml or export HF_TOKEN=<token> (a token with read access to org/private)" in (
+        result.stderr
     )
 
 
@@ -149,9 +138,7 @@ def test_offline_mode_is_named_and_still_serves_the_cache(cli, tmp_path):
 
 def test_wrong_token_from_env_yaml_is_never_printed(cli, tmp_path):
     (tmp_path / "env.yaml").write_text("hf_token: hf_wrong_from_env_yaml\n")
-    result = cli(
-        "+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=x.jsonl", "--traceback"
-    )
+    result = cli("+repo_id=org/private", "+artifact_fpath=train.jsonl", "+output_fpath=x.jsonl", "--traceback")
     assert result.returncode == 1
     assert "hf_wrong_from_env_yaml" not in result.stdout + result.stderr
 

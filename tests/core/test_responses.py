@@ -95,17 +95,13 @@ def test_training_variants_with_all_three_token_fields_are_accepted(item):
 def test_training_fields_are_all_or_none(partial):
     item = {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}", **partial}
 
-    assert error_types({"input": [item]}) == [
-        (("input", "~list", 0, "~function_call"), "training_fields_incomplete")
-    ]
+    assert error_types({"input": [item]}) == [(("input", "~list", 0, "~function_call"), "training_fields_incomplete")]
 
 
 def test_unknown_key_inside_an_item_is_an_error():
     item = {"role": "user", "content": "hi", "contnet": "typo"}
 
-    assert error_types({"input": [item]}) == [
-        (("input", "~list", 0, "~message", "contnet"), "extra_forbidden")
-    ]
+    assert error_types({"input": [item]}) == [(("input", "~list", 0, "~message", "contnet"), "extra_forbidden")]
 
 
 def test_unknown_item_type_gives_one_error_listing_the_accepted_types():
@@ -158,9 +154,7 @@ def test_wrong_top_level_values_are_rejected(data, expected_type):
 
 
 def test_ints_are_fine_for_float_fields():
-    params = ResponseCreateParams.model_validate(
-        {"input": "hi", "temperature": 0, "top_p": 1, "stream": False}
-    )
+    params = ResponseCreateParams.model_validate({"input": "hi", "temperature": 0, "top_p": 1, "stream": False})
 
     assert (params.temperature, params.top_p) == (0.0, 1.0)
 

@@ -83,11 +83,7 @@ def test_unknown_key_inside_an_item_has_its_full_path():
 
 
 def test_bad_role_points_at_the_exact_field():
-    row = {
-        "responses_create_params": {
-            "input": [{"role": "system", "content": "x"}, {"role": "usr", "content": "y"}]
-        }
-    }
+    row = {"responses_create_params": {"input": [{"role": "system", "content": "x"}, {"role": "usr", "content": "y"}]}}
 
     (issue,) = check_row(row)
 
@@ -140,9 +136,7 @@ def test_unknown_item_type_is_one_issue_with_a_suggestion():
     (issue,) = check_row(row)
 
     assert issue.field == "responses_create_params.input[0]"
-    assert issue.message.startswith(
-        "ValidationError: Unknown input item type 'function_cal'; accepted types: message"
-    )
+    assert issue.message.startswith("ValidationError: Unknown input item type 'function_cal'; accepted types: message")
     assert issue.hint == 'did you mean "function_call"?'
 
 
@@ -174,7 +168,4 @@ def test_json_path_drops_discriminator_tags_and_quotes_odd_keys():
     loc = ("input", "~list", 0, "~message", "content", "~list", 2, "~input_text", "text")
 
     assert json_path("responses_create_params", loc) == "responses_create_params.input[0].content[2].text"
-    assert (
-        json_path("responses_create_params", ("metadata", "a key"))
-        == 'responses_create_params.metadata["a key"]'
-    )
+    assert json_path("responses_create_params", ("metadata", "a key")) == 'responses_create_params.metadata["a key"]'

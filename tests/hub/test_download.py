@@ -37,9 +37,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def hub():
-    with HubStandIn(
-        FILES, private_repos={"org/private": SECRET}, gated_repos={"org/gated": GATED_TOKEN}
-    ) as stand_in:
+    with HubStandIn(FILES, private_repos={"org/private": SECRET}, gated_repos={"org/gated": GATED_TOKEN}) as stand_in:
         yield stand_in
 
 
@@ -193,9 +191,7 @@ def test_missing_file_lists_the_files_that_exist(out_dir):
 
 
 def test_missing_revision(out_dir):
-    error = fails(
-        download_dataset_file, "org/data", "train.jsonl", out_dir / "x.jsonl", token=None, revision="v9"
-    )
+    error = fails(download_dataset_file, "org/data", "train.jsonl", out_dir / "x.jsonl", token=None, revision="v9")
     assert error.code == "download.revision_not_found"
     assert "'v9'" in error.message
 

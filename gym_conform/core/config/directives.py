@@ -123,8 +123,7 @@ class _Applier:
         if not found:
             self._error(
                 "config.inherit_not_found",
-                f"Path '{source}' used by {name} at '{dotted_path(destination)}' does not exist in the "
-                "merged config.",
+                f"Path '{source}' used by {name} at '{dotted_path(destination)}' does not exist in the merged config.",
                 directive_path,
                 _path_hint(self.snapshot, source_path),
             )

@@ -50,9 +50,7 @@ def parse_overrides(args: Sequence[str]) -> dict:
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise ProblemsFound(
-            [p for e in problems for p in e.problems], summary=f"{len(problems)} bad arguments"
-        )
+        raise ProblemsFound([p for e in problems for p in e.problems], summary=f"{len(problems)} bad arguments")
     return result
 
 

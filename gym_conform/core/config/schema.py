@@ -125,9 +125,7 @@ def parse_server_instances(cfg: LoadedConfig) -> list[ServerInstance]:
     candidates = [
         (name, block)
         for name, block in cfg.data.items()
-        if name not in RESERVED_TOP_LEVEL_KEYS
-        and isinstance(block, dict)
-        and any(t in block for t in SERVER_TYPES)
+        if name not in RESERVED_TOP_LEVEL_KEYS and isinstance(block, dict) and any(t in block for t in SERVER_TYPES)
     ]
     defined = {name: _server_types(block)[0] for name, block in candidates if len(_server_types(block)) == 1}
     instances: list[ServerInstance] = []
@@ -190,25 +188,19 @@ def _validate_instance(name: str, block: dict) -> tuple[ServerInstance | None, l
             )
         ]
     model_cls = (
-        ResourcesServerImplementationConfig
-        if server_type == "resources_servers"
-        else ServerImplementationConfig
+        ResourcesServerImplementationConfig if server_type == "resources_servers" else ServerImplementationConfig
     )
     issues: list[Issue] = []
     try:
         model_cls.model_validate(fields)
     except ValidationError as exc:
-        block_issues = issues_from_validation(
-            exc, fields, f"server instance '{name}'", "config.server", lambda _: []
-        )
+        block_issues = issues_from_validation(exc, fields, f"server instance '{name}'", "config.server", lambda _: [])
         issues += [Issue((*prefix, *i.path), i.code, i.message, i.hint) for i in block_issues]
     datasets: list[AnyDatasetConfig] = []
     raw_datasets = fields.get("datasets")
     for index, raw in enumerate(raw_datasets if isinstance(raw_datasets, list) else []):
         dataset, dataset_issues = validate_dataset(raw)
-        issues += [
-            Issue((*prefix, "datasets", index, *i.path), i.code, i.message, i.hint) for i in dataset_issues
-        ]
+        issues += [Issue((*prefix, "datasets", index, *i.path), i.code, i.message, i.hint) for i in dataset_issues]
         if dataset is not None:
             datasets.append(dataset)
     return ServerInstance(name, server_type, implementation, dict(fields), datasets), issues
@@ -218,11 +210,7 @@ def _reference_issues(instance: ServerInstance, defined: dict[str, str]) -> list
     """Check every `{type: <server type>, name: <instance>}` field names an instance of that type."""
     issues = []
     for field_name, value in instance.fields.items():
-        if not (
-            isinstance(value, dict)
-            and value.get("type") in SERVER_TYPES
-            and isinstance(value.get("name"), str)
-        ):
+        if not (isinstance(value, dict) and value.get("type") in SERVER_TYPES and isinstance(value.get("name"), str)):
             continue
         wanted_type, target = value["type"], value["name"]
         if defined.get(target) == wanted_type:
@@ -232,9 +220,7 @@ def _reference_issues(instance: ServerInstance, defined: dict[str, str]) -> list
         if close:
             hint = "Did you mean: " + ", ".join(repr(name) for name in close) + "?"
         else:
-            hint = f"Available {wanted_type}: " + (
-                ", ".join(repr(name) for name in sorted(same_type)) or "(none)"
-            )
+            hint = f"Available {wanted_type}: " + (", ".join(repr(name) for name in sorted(same_type)) or "(none)")
         if target in defined:
             hint = f"'{target}' is a {defined[target]} instance. {hint}"
         issues.append(

@@ -153,9 +153,7 @@ class DatasetConfig(BaseModel):
         elif self.gitlab_identifier is not None and self.huggingface_identifier is None:
             self.source = GitlabDatasetSource(type="gitlab", **self.gitlab_identifier.model_dump())
         elif self.huggingface_identifier is not None and self.gitlab_identifier is None:
-            self.source = HuggingFaceDatasetSource(
-                type="huggingface", **self.huggingface_identifier.model_dump()
-            )
+            self.source = HuggingFaceDatasetSource(type="huggingface", **self.huggingface_identifier.model_dump())
         return self
 
 
@@ -252,9 +250,7 @@ def issues_from_validation(
                 )
             )
         elif kind == "literal_error" and path == ("type",) and prefix == "dataset":
-            issues.append(
-                _bad_choice(path, f"{prefix}.type", "Dataset type", error.get("input"), DATASET_TYPES)
-            )
+            issues.append(_bad_choice(path, f"{prefix}.type", "Dataset type", error.get("input"), DATASET_TYPES))
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             issues.append(
                 _bad_choice(

@@ -40,9 +40,7 @@ def test_copy_keeps_the_source():
 
 
 def test_several_nodes_may_inherit_from_the_same_source():
-    tree, _ = apply_directives(
-        {"g": {"v": 1}, "a": {"_inherit_from": "g"}, "b": {"_inherit_from": "g", "w": 2}}
-    )
+    tree, _ = apply_directives({"g": {"v": 1}, "a": {"_inherit_from": "g"}, "b": {"_inherit_from": "g", "w": 2}})
     assert tree == {"a": {"v": 1}, "b": {"v": 1, "w": 2}}
 
 

@@ -185,9 +185,7 @@ def test_seed_quick_start_configs_load(root):
     agent = next(i for i in parse_server_instances(cfg) if i.server_type == "responses_api_agents")
     assert [d.name for d in agent.datasets] == ["train", "validation", "example"]
     assert cfg.files == [root / MODEL, root / SERVER]
-    location = cfg.locate(
-        ["example_multi_step_simple_agent", "responses_api_agents", "simple_agent", "datasets", 2]
-    )
+    location = cfg.locate(["example_multi_step_simple_agent", "responses_api_agents", "simple_agent", "datasets", 2])
     assert location.path == SERVER
     assert location.line == line_of(EXAMPLE_MULTI_STEP_YAML, "- name: example")
 
@@ -321,9 +319,7 @@ def test_an_override_fills_a_missing_value(root):
 def test_missing_config_path_lists_roots_and_suggests_close_names(root, tmp_path_factory):
     other = tmp_path_factory.mktemp("extra")
     with pytest.raises(ConfigError) as info:
-        load_config(
-            {"config_paths": [SERVER.replace("multi_step.yaml", "multistep.yaml")]}, roots=[other, root]
-        )
+        load_config({"config_paths": [SERVER.replace("multi_step.yaml", "multistep.yaml")]}, roots=[other, root])
     error = info.value
     assert error.code == "config.not_found"
     assert error.message == (
@@ -450,9 +446,7 @@ def test_extra_roots_are_searched_for_config_paths(tmp_path, monkeypatch):
 
 
 def test_repr_never_shows_secrets(root):
-    write(
-        root, "env.yaml", "hf_token: hf_SECRET1\npolicy_api_key: sk-SECRET2\nmlflow_tracking_token: SECRET3\n"
-    )
+    write(root, "env.yaml", "hf_token: hf_SECRET1\npolicy_api_key: sk-SECRET2\nmlflow_tracking_token: SECRET3\n")
     cfg = load(root, MODEL, initial=NO_MODEL_DEFAULTS)
     assert cfg.data["policy_model"]["responses_api_models"]["vllm_model"]["api_key"] == "sk-SECRET2"
     text = repr(cfg)

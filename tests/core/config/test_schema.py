@@ -141,9 +141,7 @@ def test_domain_is_not_required_on_agents_or_models(tmp_path, monkeypatch):
 
 
 def test_bad_domain_names_the_valid_ones(tmp_path, monkeypatch):
-    (problem,) = problems_of(
-        load_text(tmp_path, monkeypatch, SERVER.replace("domain: agent", "domain: agents"))
-    )
+    (problem,) = problems_of(load_text(tmp_path, monkeypatch, SERVER.replace("domain: agent", "domain: agents")))
     assert problem.code == "config.domain.invalid"
     assert "instruction_following" in problem.message and "rlhf" in problem.message
     assert "Did you mean 'agent'?" in problem.hint
@@ -158,9 +156,7 @@ def test_two_implementations_in_one_instance(tmp_path, monkeypatch):
 
 
 def test_a_block_that_looks_like_a_server_but_lacks_entrypoint_is_reported(tmp_path, monkeypatch):
-    text = SERVER.replace(
-        "    weather:\n      entrypoint: app.py\n", "    weather:\n      entrypiont: app.py\n"
-    )
+    text = SERVER.replace("    weather:\n      entrypoint: app.py\n", "    weather:\n      entrypiont: app.py\n")
     (problem,) = problems_of(load_text(tmp_path, monkeypatch, text))
     assert problem.code == "config.server.missing_field"
     assert problem.location.field == "weather.resources_servers.weather.entrypoint"

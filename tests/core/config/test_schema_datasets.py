@@ -131,9 +131,7 @@ def test_source_and_legacy_identifier_together_are_rejected():
 
 
 def test_both_legacy_identifiers_together_are_allowed_and_source_stays_empty():
-    model, issues = validate_dataset(
-        dataset(gitlab_identifier=GITLAB_ID, huggingface_identifier={"repo_id": "o/r"})
-    )
+    model, issues = validate_dataset(dataset(gitlab_identifier=GITLAB_ID, huggingface_identifier={"repo_id": "o/r"}))
     assert issues == []
     assert model.source is None
     assert model.gitlab_identifier.dataset_name == "example_multi_step"
@@ -166,18 +164,14 @@ def test_legacy_gitlab_identifier_is_mirrored_into_source():
 
 
 def test_legacy_huggingface_identifier_without_artifact_is_mirrored():
-    dumped = DatasetConfig.model_validate(dataset(huggingface_identifier={"repo_id": "o/r"})).model_dump(
-        mode="json"
-    )
-    assert json.dumps(dumped["source"]) == json.dumps(
-        {"type": "huggingface", "repo_id": "o/r", "artifact_fpath": None}
-    )
+    dumped = DatasetConfig.model_validate(dataset(huggingface_identifier={"repo_id": "o/r"})).model_dump(mode="json")
+    assert json.dumps(dumped["source"]) == json.dumps({"type": "huggingface", "repo_id": "o/r", "artifact_fpath": None})
 
 
 def test_dataset_without_source_dumps_nulls_in_order():
-    dumped = DatasetConfig.model_validate(
-        {"name": "example", "type": "example", "jsonl_fpath": "e.jsonl"}
-    ).model_dump(mode="json")
+    dumped = DatasetConfig.model_validate({"name": "example", "type": "example", "jsonl_fpath": "e.jsonl"}).model_dump(
+        mode="json"
+    )
     assert list(dumped.items()) == [
         ("name", "example"),
         ("type", "example"),

@@ -54,9 +54,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 
 
 def test_locate_prefers_the_layer_merged_last():
-    sourcemap = SourceMap(
-        [Source("a.yaml", {("x",): 1, ("x", "y"): 2}), Source("b.yaml", {("x",): 5, ("x", "y"): 6})]
-    )
+    sourcemap = SourceMap([Source("a.yaml", {("x",): 1, ("x", "y"): 2}), Source("b.yaml", {("x",): 5, ("x", "y"): 6})])
     location = sourcemap.locate(["x", "y"])
     assert (location.path, location.line, location.field) == ("b.yaml", 6, "x.y")
 
@@ -76,9 +74,7 @@ def test_a_list_belongs_to_the_layer_that_set_it_last():
 
 
 def test_locate_follows_nodes_moved_by_directives():
-    sourcemap = SourceMap(
-        [Source("a.yaml", {("src",): 1, ("src", "k"): 2, ("dst",): 7})], moves=[(("dst",), ("src",))]
-    )
+    sourcemap = SourceMap([Source("a.yaml", {("src",): 1, ("src", "k"): 2, ("dst",): 7})], moves=[(("dst",), ("src",))])
     location = sourcemap.locate(["dst", "k"])
     assert (location.path, location.line, location.field) == ("a.yaml", 2, "dst.k")
 

@@ -67,9 +67,7 @@ def test_lists_of_unhashable_items_match_unordered_with_tolerance():
 
 
 def test_shape_change_is_a_value_difference():
-    assert diff_metrics({"id": {"unique_count": 1}}, {"id": "x"}) == [
-        "Value differs at id: {'unique_count': 1} != x"
-    ]
+    assert diff_metrics({"id": {"unique_count": 1}}, {"id": "x"}) == ["Value differs at id: {'unique_count': 1} != x"]
 
 
 def test_old_shape_file_matches_new_output():

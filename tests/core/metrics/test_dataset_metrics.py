@@ -206,9 +206,7 @@ def test_mixed_kinds_inside_one_list_raise_with_kinds_in_order():
 
 def test_keys_named_like_standard_metrics_never_clobber_them():
     metrics = _metrics(
-        _row(
-            {"input": "q", "tools": []}, **{"Number of tools": 5, "Temperature": "hot", "number_of_tools": 7}
-        )
+        _row({"input": "q", "tools": []}, **{"Number of tools": 5, "Temperature": "hot", "number_of_tools": 7})
     )
     result = metrics.to_json()
     assert result["Number of tools"]["Average"] == 0.0

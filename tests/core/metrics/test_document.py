@@ -105,8 +105,7 @@ def test_golden_example_metrics_file_byte_for_byte():
 def test_dumps_uses_four_spaces_ascii_escapes_float_forms_and_no_trailing_newline():
     text = dumps_metrics({"name": "café", "x": 2.0, "n": {"a": 1, "b": None}})
     assert (
-        text
-        == '{\n    "name": "caf\\u00e9",\n    "x": 2.0,\n    "n": {\n        "a": 1,\n        "b": null\n    }\n}'
+        text == '{\n    "name": "caf\\u00e9",\n    "x": 2.0,\n    "n": {\n        "a": 1,\n        "b": null\n    }\n}'
     )
 
 
