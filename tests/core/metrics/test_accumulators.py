@@ -1,6 +1,10 @@
 """AvgMinMax statistics and rounding, StringStats exact counts and memory."""
 
+from array import array
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gym_conform.core.metrics.accumulators import AvgMinMax, StringStats, round_metric
 
@@ -161,6 +165,34 @@ def test_merge_constant_is_the_merge_of_a_one_value_accumulator(values):
     )
 
 
+NUMBERS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
+    st.sampled_from([0.0, -0.0, 1.0, 0.1, 2.125, 1e15 + 0.5]),
+)
+
+
+@given(prefix=st.lists(NUMBERS, max_size=6), x=NUMBERS, run=st.integers(1, 40), settle=st.booleans())
+def test_a_constant_run_taken_at_once_equals_its_steps_bit_for_bit(prefix, x, run, settle):
+    # A run of one value whose mean is already that value (or an empty accumulator) is taken in O(1).
+    before = prefix + [x] * settle
+    for bulk_step, one_step in (("merge_constants", "merge_constant"), ("observe_all", "observe")):
+        bulk, stepped = AvgMinMax(), AvgMinMax()
+        getattr(bulk, bulk_step)(array("d", before))
+        getattr(bulk, bulk_step)(array("d", [x] * run))
+        for value in before + [x] * run:
+            getattr(stepped, one_step)(value)
+        got = (bulk.total, bulk.mean, bulk.m2, bulk.min, bulk.max)
+        assert repr(got) == repr((stepped.total, stepped.mean, stepped.m2, stepped.min, stepped.max))
+
+
+def test_a_settled_constant_column_of_millions_gives_its_count_and_no_spread():
+    stats = AvgMinMax()
+    stats.merge_constants(array("d", [1.0] * 2_000_000))
+    stats.merge_constants(array("d", [1.0] * 2_000_000))
+
+    assert (stats.total, stats.mean, stats.m2) == (4_000_000, 1.0, 0.0)
+
+
 def test_copy_is_independent():
     original = _observed([1, 2])
     twin = original.copy()
@@ -203,6 +235,20 @@ def test_string_stats_exact_across_buffer_flushes():
     for i in range(300_000):
         stats.observe(f"answer-{i % 100_000}")
     assert stats.to_json() == {"unique_count": 100_000, "total_count": 300_000}
+
+
+@given(st.lists(st.text(alphabet="ab", max_size=4), max_size=60), st.integers(1, 8))
+def test_string_stats_counts_match_a_set_whatever_the_flush_points(texts, flush_every):
+    # Fold the buffer into the sorted array every few strings (the class keeps the floor of the flush point).
+    default_floor = StringStats._MIN_FLUSH_BYTES
+    StringStats._MIN_FLUSH_BYTES = flush_every * 8
+    try:
+        stats = StringStats()
+        for text in texts:
+            stats.observe(text)
+    finally:
+        StringStats._MIN_FLUSH_BYTES = default_floor
+    assert stats.to_json() == {"unique_count": len(set(texts)), "total_count": len(texts)}
 
 
 def test_string_stats_memory_does_not_grow_with_string_length():
