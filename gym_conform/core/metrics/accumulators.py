@@ -77,11 +77,7 @@ class AvgMinMax:
 
         The one-copy case, by far the most common, runs as one tight loop over local variables.
         """
-        if count != 1:
-            for x in values:
-                self.merge_constant(x, count)
-            return
-        if self._absorb_settled_run(values, self.merge_constant):
+        if self._took_without_loop(values, count, self.merge_constant):
             return
         total, mean, m2, low, high = self.total, self.mean, self.m2, self.min, self.max
         for x in values:
@@ -103,11 +99,7 @@ class AvgMinMax:
 
     def observe_all(self, values: Iterable[float], count: int = 1) -> None:
         """Do `observe(x, count)` for each x of `values` in order, with the same result bit for bit."""
-        if count != 1:
-            for x in values:
-                self.observe(x, count)
-            return
-        if self._absorb_settled_run(values, self.observe):
+        if self._took_without_loop(values, count, self.observe):
             return
         total, mean, m2, low, high = self.total, self.mean, self.m2, self.min, self.max
         for x in values:
@@ -121,12 +113,18 @@ class AvgMinMax:
             m2 += delta * (x - mean)
         self.total, self.mean, self.m2, self.min, self.max = total, mean, m2, low, high
 
-    def _absorb_settled_run(self, values: Iterable[float], step: Callable[[float], None]) -> bool:
-        """Take `values` in O(1) when they are one finite number x and the mean already is x (or none is yet).
+    def _took_without_loop(self, values: Iterable[float], count: int, step: Callable[[float, int], None]) -> bool:
+        """Take `values` without the one-copy tight loop where it is not needed; return whether they are taken.
 
-        Every step then has a delta of 0.0, which leaves mean and m2 as they are, bit for bit; only the count
-        moves. Constant columns (turns, tools, temperature) of a million rows so cost nothing to replay.
+        Several copies each go through `step`. A run of one finite number x, when the mean already is x (or
+        there is none yet), is taken in O(1): every step then has a delta of 0.0, which leaves mean and m2 as
+        they are, bit for bit, and only the count moves. Constant columns (turns, tools, temperature) of a
+        million rows so cost nothing to replay.
         """
+        if count != 1:
+            for x in values:
+                step(x, count)
+            return True
         if not isinstance(values, array) or values.typecode != "d" or not values:
             return False
         x = values[0]
@@ -134,7 +132,7 @@ class AvgMinMax:
             return False
         if not bool((np.frombuffer(values, dtype=np.float64) == x).all()):
             return False
-        step(x)  # the first value of an empty accumulator sets its mean to x
+        step(x, 1)  # the first value of an empty accumulator sets its mean to x
         self.total += len(values) - 1
         return True
 
