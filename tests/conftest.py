@@ -41,6 +41,7 @@ def run_script(name: str, *args: str, cwd: Path, env: dict | None = None, timeou
 
 
 _MODULES = {
+    "gym-conform": "gym_conform.cli.main",
     "ng_prepare_data": "gym_conform.cli.prepare_data",
     "ng_download_dataset_from_hf": "gym_conform.cli.download",
     "ng_replay_rollouts": "gym_conform.cli.replay_rollouts",

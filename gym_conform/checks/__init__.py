@@ -2,23 +2,10 @@
 
 A check is a `Check` (stable id, level, title, run function); `run(ctx)` raises `CheckFailed` with located
 problems, raises `CheckSkipped` with a reason, or returns None when the folder passes. `REGISTRY` holds the
-checks in display order.
+checks in display order. Each check's code is named as "module:function" and imported when it first runs, so a
+static run never imports the server, fuzzing or live machinery.
 """
 
-from gym_conform.checks import (
-    live,
-    server_contract,
-    server_fuzz,
-    server_import,
-    server_replay,
-    server_rows,
-    server_verifier_cases,
-    static_config,
-    static_data,
-    static_license,
-    static_metrics,
-    static_readme,
-)
 from gym_conform.checks.base import REGISTRY, Check, CheckFailed, CheckSkipped, Level, checks_for, register
 from gym_conform.checks.context import CheckSettings, FolderContext
 from gym_conform.checks.discovery import find_server_folders, is_server_folder
@@ -37,31 +24,107 @@ __all__ = [
     "register",
 ]
 
-# Static checks: they read the folder's files and execute none of its code.
-for _check in (
-    static_config.CONFIG,
-    static_license.LICENSE,
-    static_readme.README,
-    static_data.EXAMPLE_DATA,
-    static_metrics.EXAMPLE_METRICS,
-    static_data.EXAMPLE_ROLLOUTS,
-    static_data.DATA_CONFLICTS,
-    static_data.LEAKAGE,
-):
-    register(_check)
-
-# Server checks: they import the server and run it in-process, after the static ones, in display order.
-for _check in (
-    server_import.IMPORT,
-    server_rows.ROW_FIELDS,
-    server_replay.REPLAY,
-    server_verifier_cases.VERIFIER_CASES,
-    server_rows.FUZZ_ROWS,
-    server_fuzz.FUZZ_VERIFY,
-    server_contract.CONTRACT_EMPTY,
-    server_contract.CONTRACT_GOLD,
-):
-    register(_check)
-
-# Live checks: they need a model and --gym-level live.
-register(live.LIVE)
+_PACKAGE = "gym_conform.checks"
+# (id, level, title, module:function), in display order: static checks read the folder's files and execute
+# none of its code; server checks import the server and run it in-process; live checks need a model.
+_BUILT_IN = [
+    (
+        "config",
+        Level.STATIC,
+        "configs/*.yaml load, validate and wire an agent to this folder's resources server",
+        "static_config:check_config",
+    ),
+    (
+        "license",
+        Level.STATIC,
+        "train and validation datasets declare a license NeMo Gym accepts",
+        "static_license:check_license",
+    ),
+    (
+        "readme",
+        Level.STATIC,
+        "README.md describes the environment, its data and row fields, and its licensing",
+        "static_readme:check_readme",
+    ),
+    (
+        "example_data",
+        Level.STATIC,
+        "data/example.jsonl has exactly 5 rows, each valid as ng_prepare_data validates it",
+        "static_data:check_example_data",
+    ),
+    (
+        "example_metrics",
+        Level.STATIC,
+        "data/example_metrics.json equals the metrics recomputed from data/example.jsonl",
+        "static_metrics:check_example_metrics",
+    ),
+    (
+        "example_rollouts",
+        Level.STATIC,
+        "data/example_rollouts.jsonl has 5 well-formed rollout lines",
+        "static_data:check_example_rollouts",
+    ),
+    ("data_conflicts", Level.STATIC, "data/ holds no *conflict* file", "static_data:check_data_conflicts"),
+    (
+        "leakage",
+        Level.STATIC,
+        "no example row appears in a validation file present locally",
+        "static_data:check_leakage",
+    ),
+    (
+        "import",
+        Level.SERVER,
+        "the server's app.py imports and its class builds from the config",
+        "server_import:check_import",
+    ),
+    (
+        "row_fields",
+        Level.SERVER,
+        "every example row has the fields verify() and seed_session() declare, with the declared types",
+        "server_rows:check_row_fields",
+    ),
+    (
+        "replay",
+        Level.SERVER,
+        "each recorded example rollout, replayed, gets its recorded reward",
+        "server_replay:check_replay",
+    ),
+    (
+        "verifier_cases",
+        Level.SERVER,
+        "NeMo Gym's declarative verifier cases (tests/verifier_cases.jsonl) hold, when the file exists",
+        "server_verifier_cases:check_verifier_cases",
+    ),
+    (
+        "fuzz_rows",
+        Level.SERVER,
+        "generated rows are accepted; rows broken in one field are rejected naming that field",
+        "server_rows:check_fuzz_rows",
+    ),
+    (
+        "fuzz_verify",
+        Level.SERVER,
+        "verify() gives a finite, in-range, reproducible reward for any well-formed response",
+        "server_fuzz:check_fuzz_verify",
+    ),
+    (
+        "contract_empty",
+        Level.SERVER,
+        "for every example row, an empty response scores the lowest reward",
+        "server_contract:check_contract_empty",
+    ),
+    (
+        "contract_gold",
+        Level.SERVER,
+        "for every example row, the server's gold response scores the highest reward",
+        "server_contract:check_contract_gold",
+    ),
+    (
+        "live",
+        Level.LIVE,
+        "every example row, run against the live model and verified, ends without errors",
+        "live:check_live",
+    ),
+]
+for _id, _level, _title, _target in _BUILT_IN:
+    register(Check(id=_id, level=_level, title=_title, code=f"{_PACKAGE}.{_target}"))

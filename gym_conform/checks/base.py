@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,13 +62,25 @@ class CheckSkipped(Exception):
 class Check:
     """One conformance check: a stable id (the node id suffix and JSON report key), a level and its code.
 
-    `run` raises CheckFailed or CheckSkipped, or returns None when the folder passes.
+    `code` is the function, or its "module:function" name, imported on the first run. It raises CheckFailed or
+    CheckSkipped, or returns None when the folder passes.
     """
 
     id: str
     level: Level
     title: str
-    run: Callable[[FolderContext], None]
+    code: Callable[[FolderContext], None] | str
+
+    def run(self, ctx: FolderContext) -> None:
+        """Run the check on one folder."""
+        self.function()(ctx)
+
+    def function(self) -> Callable[[FolderContext], None]:
+        """Return the check's function, importing its module when the check names it as "module:function"."""
+        if not isinstance(self.code, str):
+            return self.code
+        module, _, name = self.code.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
 REGISTRY: list[Check] = []

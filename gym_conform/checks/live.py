@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 
 from gym_conform.agent.replay import AGENT_SERVER_TYPE, agent_max_steps, steps_for
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.errors import Location, Problem
@@ -114,11 +114,3 @@ def _agent_ref(loaded: LoadedServer) -> dict | None:
         if instance.server_type == AGENT_SERVER_TYPE and isinstance(target, dict) and target.get("name") == loaded.name:
             return {"type": AGENT_SERVER_TYPE, "name": instance.name}
     return None
-
-
-LIVE = Check(
-    id="live",
-    level=Level.LIVE,
-    title="every example row, run against the live model and verified, ends without errors",
-    run=check_live,
-)

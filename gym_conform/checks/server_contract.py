@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gym_conform.agent.loop import run_rollout
 from gym_conform.agent.model import ReplayModel
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_rows import verifiable_rows
@@ -111,18 +111,4 @@ _EMPTY_HINT = (
 _GOLD_HINT = (
     "gold_response(row) must build a response that verify() scores with the top of reward_range; fix "
     "gold_response or verify() (or the row's expected fields)"
-)
-
-
-CONTRACT_EMPTY = Check(
-    id="contract_empty",
-    level=Level.SERVER,
-    title="for every example row, an empty response scores the lowest reward",
-    run=check_contract_empty,
-)
-CONTRACT_GOLD = Check(
-    id="contract_gold",
-    level=Level.SERVER,
-    title="for every example row, the server's gold response scores the highest reward",
-    run=check_contract_gold,
 )

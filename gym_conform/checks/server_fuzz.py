@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from gym_conform.checks.base import Check, CheckSkipped, Level
+from gym_conform.checks.base import CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.properties import Violation, run_property
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip, verify_location
@@ -84,11 +84,3 @@ def check_fuzz_verify(ctx: FolderContext) -> None:
 
     strategy = st.tuples(st.sampled_from(rows), responses(tool_hints(loaded, rows)))
     run_property(ctx, "fuzz_verify", strategy, scores_well, location=verify_location(ctx, loaded), hint=FUZZ_HINT)
-
-
-FUZZ_VERIFY = Check(
-    id="fuzz_verify",
-    level=Level.SERVER,
-    title="verify() gives a finite, in-range, reproducible reward for any well-formed response",
-    run=check_fuzz_verify,
-)

@@ -10,7 +10,7 @@ import inspect
 import weakref
 from pathlib import Path
 
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import GymConformError, Location, Problem
 from gym_conform.server import LoadedServer, ResourcesServer, ServerClient
@@ -102,11 +102,3 @@ def _shown(ctx: FolderContext, problem: Problem) -> Problem:
         return problem
     shown = Location(ctx.show(Path(where.path)), where.line, where.field)
     return Problem(problem.code, problem.message, shown, problem.hint)
-
-
-IMPORT = Check(
-    id="import",
-    level=Level.SERVER,
-    title="the server's app.py imports and its class builds from the config",
-    run=check_import,
-)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gym_conform.agent.replay import ReplayOutcome, replay_rollouts
 from gym_conform.agent.rollouts import read_rollouts
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import client_of, server_or_skip
 from gym_conform.errors import Location, Problem, ProblemsFound
@@ -61,11 +61,4 @@ def _shown_reward(outcome: ReplayOutcome) -> str:
 _FAILED_HINT = (
     "the recorded model turns no longer run against the server (a tool or verify() errs, or the recorded "
     "response is malformed); run ng_replay_rollouts on the folder to see each step"
-)
-
-REPLAY = Check(
-    id="replay",
-    level=Level.SERVER,
-    title="each recorded example rollout, replayed, gets its recorded reward",
-    run=check_replay,
 )

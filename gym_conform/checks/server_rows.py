@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.properties import Violation, run_property
 from gym_conform.checks.server_import import client_of, code_location, server_or_skip
@@ -231,17 +231,3 @@ def detail_paths(body: str) -> list[str]:
         if isinstance(loc, list) and loc[:1] == ["body"]:
             paths.append(json_path("", loc[1:]))
     return paths
-
-
-ROW_FIELDS = Check(
-    id="row_fields",
-    level=Level.SERVER,
-    title="every example row has the fields verify() and seed_session() declare, with the declared types",
-    run=check_row_fields,
-)
-FUZZ_ROWS = Check(
-    id="fuzz_rows",
-    level=Level.SERVER,
-    title="generated rows are accepted; rows broken in one field are rejected naming that field",
-    run=check_fuzz_rows,
-)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import close_server, fresh_server, reward_range, server_or_skip
 from gym_conform.checks.server_session import RESPONSE, VerifyFailed, row_only, verify_reward
@@ -203,11 +203,4 @@ _PIN_HINT = (
 _CASE_HINT = (
     "run the case's request against the server (e.g. in a unit test) to see why; if the server changed on "
     "purpose, update expected_reward / expected_error in the case"
-)
-
-VERIFIER_CASES = Check(
-    id="verifier_cases",
-    level=Level.SERVER,
-    title="NeMo Gym's declarative verifier cases (tests/verifier_cases.jsonl) hold, when the file exists",
-    run=check_verifier_cases,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from gym_conform.checks.base import Check, CheckFailed, Level
+from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import AGENT_SERVER_TYPE, FolderContext
 from gym_conform.checks.discovery import RESOURCES_SERVER_TYPE
 from gym_conform.core.config.loader import LoadedConfig
@@ -160,11 +160,3 @@ def _example_dataset_problems(ctx: FolderContext, loaded: list[tuple[Path, Loade
             )
         )
     return problems
-
-
-CONFIG = Check(
-    id="config",
-    level=Level.STATIC,
-    title="configs/*.yaml load, validate and wire an agent to this folder's resources server",
-    run=check_config,
-)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext, count_lines
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, json_type_name, parse_json_line
 from gym_conform.core.responses import Response
@@ -252,29 +252,3 @@ def check_leakage(ctx: FolderContext) -> None:
                 )
     if problems:
         raise CheckFailed(problems, summary=f"{len(problems)} example row(s) found in validation data")
-
-
-EXAMPLE_DATA = Check(
-    id="example_data",
-    level=Level.STATIC,
-    title="data/example.jsonl has exactly 5 rows, each valid as ng_prepare_data validates it",
-    run=check_example_data,
-)
-EXAMPLE_ROLLOUTS = Check(
-    id="example_rollouts",
-    level=Level.STATIC,
-    title="data/example_rollouts.jsonl has 5 well-formed rollout lines",
-    run=check_example_rollouts,
-)
-DATA_CONFLICTS = Check(
-    id="data_conflicts",
-    level=Level.STATIC,
-    title="data/ holds no *conflict* file",
-    run=check_data_conflicts,
-)
-LEAKAGE = Check(
-    id="leakage",
-    level=Level.STATIC,
-    title="no example row appears in a validation file present locally",
-    run=check_leakage,
-)

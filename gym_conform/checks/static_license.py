@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gym_conform.checks.base import Check, CheckFailed, Level
+from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.static_config import is_license_problem
 from gym_conform.errors import GymConformError, Problem
@@ -23,11 +23,3 @@ def check_license(ctx: FolderContext) -> None:
     if problems:
         problems = list(dict.fromkeys(problems))
         raise CheckFailed(problems, summary=f"{len(problems)} dataset license problem(s) in {ctx.display}/configs")
-
-
-LICENSE = Check(
-    id="license",
-    level=Level.STATIC,
-    title="train and validation datasets declare a license NeMo Gym accepts",
-    run=check_license,
-)

@@ -6,7 +6,7 @@ Like a snapshot test, a stale file fails with the differences and `--gym-update-
 
 from __future__ import annotations
 
-from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.core.files import atomic_write_text
 from gym_conform.core.metrics.compare import diff_metrics
@@ -97,11 +97,3 @@ def check_example_metrics(ctx: FolderContext) -> None:
         ],
         summary=f"{shown} is stale",
     )
-
-
-EXAMPLE_METRICS = Check(
-    id="example_metrics",
-    level=Level.STATIC,
-    title="data/example_metrics.json equals the metrics recomputed from data/example.jsonl",
-    run=check_example_metrics,
-)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gym_conform.checks.base import Check, CheckFailed, Level
+from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import GymConformError, Location, Problem
 
@@ -132,11 +132,3 @@ def check_readme(ctx: FolderContext) -> None:
             )
     if problems:
         raise CheckFailed(problems, summary=f"README.md of {ctx.display}: {len(problems)} problem(s)")
-
-
-README = Check(
-    id="readme",
-    level=Level.STATIC,
-    title="README.md describes the environment, its data and row fields, and its licensing",
-    run=check_readme,
-)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -21,6 +23,13 @@ EXIT_INTERRUPTED = 130
 
 # Problems with the command line itself: the command exits 2, as argparse does.
 USAGE_CODES = frozenset({"config.override", "cli.option"})
+
+# The ng_* names that nemo-gym installs too, and what NeMo Gym calls the same job.
+NEMO_GYM_NAMES = {
+    "ng_prepare_data": "gym dataset collate",
+    "ng_download_dataset_from_hf": "gym dataset download",
+    "ng_init_resources_server": "gym env init",
+}
 
 _HELP_FLAGS = {"-h", "--help", "+h=true", "+help=true", "++h=true", "++help=true"}
 _TRACEBACK_FLAG = "--traceback"
@@ -105,8 +114,21 @@ def options_from_args(args: Sequence[str], options: type[Options], prog: str) ->
     return read_options(options, given, prog)
 
 
+def note_shared_name() -> None:
+    """Say on stderr which program runs when an ng_* name this process answers to belongs to nemo-gym too."""
+    invoked = Path(sys.argv[0]).name
+    if invoked in NEMO_GYM_NAMES and importlib.util.find_spec("nemo_gym") is not None:
+        print(
+            f"note: this {invoked} is gym-conform's (from gym-conform-ng-commands); nemo-gym is installed here too, "
+            f"and its own is `{NEMO_GYM_NAMES[invoked]}`",
+            file=sys.stderr,
+        )
+
+
 def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> None:
     """Run a command and exit: user errors print a clear message (no traceback) and exit non-zero."""
+    if argv is None:
+        note_shared_name()
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = _TRACEBACK_FLAG in args or os.environ.get("GYM_CONFORM_TRACEBACK") == "1"
     args = [a for a in args if a != _TRACEBACK_FLAG]

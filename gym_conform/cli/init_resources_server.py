@@ -76,9 +76,9 @@ def _created_message(entrypoint: str, result: ScaffoldResult) -> str:
     )
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
-    run(command)
+    run(command, argv)
 
 
 if __name__ == "__main__":

@@ -37,9 +37,9 @@ def command(argv: Sequence[str]) -> int:
     return 0
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
-    run(command)
+    run(command, argv)
 
 
 if __name__ == "__main__":

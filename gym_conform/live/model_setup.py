@@ -14,11 +14,11 @@ from typing import Any
 
 from gym_conform.core.config.loader import COMMAND_LINE, CONFIG_PATHS_KEY, load_config, search_roots
 from gym_conform.errors import ConfigError, Location
-from gym_conform.live.vllm_serve import DEFAULT_STARTUP_TIMEOUT, VLLMServe
-from responses_api_models.vllm_model import VLLMModelClient, VLLMModelConfig
-from responses_api_models.vllm_model.config import display_url
+from gym_conform.live.defaults import DEFAULT_CONCURRENCY, DEFAULT_STARTUP_TIMEOUT
+from gym_conform.live.vllm_serve import VLLMServe
+from gym_conform.models.vllm import VLLMModelClient, VLLMModelConfig
+from gym_conform.models.vllm.config import display_url
 
-DEFAULT_CONCURRENCY = 32
 MODEL_INSTANCE = "policy_model"
 MODEL_SERVER_TYPE = "responses_api_models"
 # The shipped vllm_model.yaml, as defaults below env.yaml and the command line.

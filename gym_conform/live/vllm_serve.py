@@ -16,8 +16,8 @@ from typing import IO
 import httpx
 
 from gym_conform.errors import Location, ServerError
+from gym_conform.live.defaults import DEFAULT_STARTUP_TIMEOUT
 
-DEFAULT_STARTUP_TIMEOUT = 900.0
 STOP_GRACE_SECONDS = 30.0
 _POLL_SECONDS = 0.25
 _LOG_TAIL_LINES = 30

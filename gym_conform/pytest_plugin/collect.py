@@ -17,14 +17,14 @@ from gym_conform.checks.base import Level
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.discovery import is_candidate, is_root, is_server_folder
 from gym_conform.pytest_plugin.items import CheckItem
-from gym_conform.pytest_plugin.options import OPTIONS
+from gym_conform.pytest_plugin.session import gym_session
 
 CONTEXT = pytest.StashKey[FolderContext]()
 
 
 def collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Return our collector for a server folder (or, at static level, a root of them); None for anything else."""
-    options = parent.config.stash[OPTIONS]
+    options = gym_session(parent.config).options
     if not is_candidate(path, options.roots):
         return None
     level = options.settings.level
@@ -46,7 +46,7 @@ def not_run_reason(check_level: Level, run_level: Level) -> str:
 
 def check_items(collector: pytest.Collector) -> Iterator[CheckItem]:
     """Yield one item per registered check for the collector's folder, sharing one FolderContext."""
-    options = collector.config.stash[OPTIONS]
+    options = gym_session(collector.config).options
     context = FolderContext(
         collector.path, options.settings, root=collector.config.rootpath, display=collector.nodeid or "."
     )

@@ -7,14 +7,18 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from gym_conform.checks.base import Level
-from gym_conform.checks.live import live_summary
 from gym_conform.core.files import atomic_write_text
 from gym_conform.errors import Problem
 from gym_conform.pytest_plugin.items import CheckItem, shown_location
+
+if TYPE_CHECKING:
+    from gym_conform.checks.context import FolderContext
+    from gym_conform.live.summary import LiveSummary
 
 REPORT_VERSION = 1
 CELLS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", None: "-"}
@@ -110,7 +114,7 @@ class ResultBook:
             for folder, records in self.by_folder().items()
         ]
         for server, records in zip(servers, self.by_folder().values(), strict=True):
-            live = live_summary(records[0].item.context)
+            live = _live_summary(records[0].item.context)
             if live is not None:
                 server["live"] = live.to_json()
         summary = {
@@ -165,7 +169,7 @@ class ResultBook:
         """Return each server's live run (rollouts, errors by kind, mean reward, histogram); [] when none ran."""
         lines: list[str] = []
         for folder, records in self.by_folder().items():
-            summary = live_summary(records[0].item.context)
+            summary = _live_summary(records[0].item.context)
             if summary is not None:
                 lines += [f"{folder} (model {summary.model})", *summary.text_lines()]
         return lines
@@ -200,11 +204,17 @@ class ResultBook:
         return lines
 
 
+def _live_summary(context: FolderContext) -> LiveSummary | None:
+    """Return the folder's live run summary; None below live level (the live machinery is not even imported)."""
+    if context.settings.level < Level.LIVE:
+        return None
+    from gym_conform.checks.live import live_summary
+
+    return live_summary(context)
+
+
 def _skip_reason(report: pytest.TestReport) -> str | None:
     """Return the reason of a skipped report, without pytest's `Skipped: ` prefix."""
     longrepr = report.longrepr
     reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
     return reason[len(_SKIP_PREFIX) :] if reason.startswith(_SKIP_PREFIX) else reason or None
-
-
-BOOK = pytest.StashKey[ResultBook]()

@@ -8,7 +8,7 @@ import pytest
 
 from gym_conform.errors import ConfigError, ProblemsFound
 from gym_conform.live.model_setup import ModelSource, model_source
-from responses_api_models.vllm_model import VLLMModelClient
+from gym_conform.models.vllm import VLLMModelClient
 
 SECRET = "sk-live-0123456789abcdef"
 

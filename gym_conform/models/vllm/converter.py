@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from gym_conform.core.responses import Response, function_call_item, make_response, message_item
 from gym_conform.errors import GymConformError, Location, ServerError, collect
-from responses_api_models.vllm_model.config import VLLMModelConfig
+from gym_conform.models.vllm.config import VLLMModelConfig
 
 THINK_PATTERN = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 TOKEN_ID_PATTERN = re.compile(r"token_id:(-?\d+)")

@@ -12,7 +12,7 @@ import pytest
 
 from gym_conform.agent.model import ModelClient
 from gym_conform.errors import ProblemsFound, ServerError
-from responses_api_models.vllm_model import VLLMModelClient, VLLMModelConfig
+from gym_conform.models.vllm import VLLMModelClient, VLLMModelConfig
 from tests.standins.openai_server import (
     RESPONSES_PATH,
     TOKENIZE_PATH,

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ValidationError
 
 from gym_conform.core.responses import Response
 from gym_conform.errors import Location, ServerError
-from responses_api_models.vllm_model import converter
-from responses_api_models.vllm_model.config import VLLMModelConfig, display_url
+from gym_conform.models.vllm import converter
+from gym_conform.models.vllm.config import VLLMModelConfig, display_url
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BODY_SHOWN_CHARS = 500

@@ -11,8 +11,8 @@ import pytest
 
 from gym_conform.core.responses import Response, function_call_item, message_item, reasoning_item
 from gym_conform.errors import ProblemsFound, ServerError
-from responses_api_models.vllm_model import converter
-from responses_api_models.vllm_model.config import VLLMModelConfig
+from gym_conform.models.vllm import converter
+from gym_conform.models.vllm.config import VLLMModelConfig
 
 REPLIES_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "live_server" / "vllm_0.26_replies.json"
 WEATHER_TOOL = {

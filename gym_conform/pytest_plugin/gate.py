@@ -1,0 +1,49 @@
+"""What the plugin decides before its engine loads: may a directory hold server folders, and has the engine started.
+
+Every pytest run of an environment with gym-conform installed passes through these, so they import only pytest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The directory names whose children are server folders when no --gym-root is given (discovery.py agrees).
+ROOT_NAMES = frozenset({"resources_servers"})
+# Set once the engine (gym_conform.pytest_plugin.session) has started for this run.
+SESSION: pytest.StashKey[Any] = pytest.StashKey()
+_ROOTS: pytest.StashKey[list[Path] | None] = pytest.StashKey()
+_OPTION_DESTS = ("gym_root", "gym_level", "gym_report", "gym_model_url", "gym_vllm_serve", "gym_update_metrics")
+
+
+def engine_started(config: pytest.Config) -> bool:
+    """Return whether this run has loaded the engine (collected a server folder or was given a gym option)."""
+    return SESSION in config.stash
+
+
+def gym_options_given(config: pytest.Config) -> bool:
+    """Return whether the command line or the ini file sets any of the options that shape a gym-conform run."""
+    return any(config.getoption(dest) for dest in _OPTION_DESTS) or any(config.getini(dest) for dest in _OPTION_DESTS)
+
+
+def configured_roots(config: pytest.Config) -> list[Path] | None:
+    """Return the --gym-root / gym_root directories, resolved (None: any directory named in ROOT_NAMES)."""
+    if _ROOTS not in config.stash:
+        given = config.getoption("gym_root")
+        if given:
+            roots: list[Path] | None = [(config.invocation_params.dir / root).resolve() for root in given]
+        else:
+            roots = [Path(root).resolve() for root in config.getini("gym_root")] or None
+        config.stash[_ROOTS] = roots
+    return config.stash[_ROOTS]
+
+
+def may_hold_servers(path: Path, config: pytest.Config) -> bool:
+    """Return whether `path` is a root of server folders or a direct child of one (the engine checks further)."""
+    roots = configured_roots(config)
+    if roots is None:
+        return path.name in ROOT_NAMES or path.parent.name in ROOT_NAMES
+    resolved = path.resolve()
+    return resolved in roots or resolved.parent in roots

@@ -1,0 +1,145 @@
+"""Read the `--gym-*` options (command line over `gym_*` ini key over default) into one `GymOptions` per session."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from gym_conform.checks.base import Level
+from gym_conform.checks.context import CheckSettings, default_hypothesis_profile
+from gym_conform.errors import GymConformError
+from gym_conform.live.defaults import DEFAULT_CONCURRENCY, DEFAULT_STARTUP_TIMEOUT
+
+
+@dataclass
+class GymOptions:
+    """Everything the plugin read from options and ini: check settings, where to look, where to report."""
+
+    settings: CheckSettings = field(default_factory=CheckSettings)
+    roots: list[Path] | None = None  # None: every directory named resources_servers
+    report_path: Path | None = None
+
+
+def read_options(config: pytest.Config) -> GymOptions:
+    """Read the options (command line over ini over defaults); raise pytest.UsageError for a bad ini value."""
+    invocation_dir = config.invocation_params.dir
+    cli_roots = config.getoption("gym_root")
+    if cli_roots:
+        roots: list[Path] | None = [invocation_dir / root for root in cli_roots]
+    else:
+        roots = [Path(root) for root in config.getini("gym_root")] or None
+
+    level_text = config.getoption("gym_level") or config.getini("gym_level") or _implied_level(config)
+    try:
+        level = Level.parse(level_text)
+    except ValueError as error:
+        raise pytest.UsageError(f"gym_level: {error}") from None
+
+    update = config.getoption("gym_update_metrics")
+    report = config.getoption("gym_report")
+    if report is None:
+        ini_report = config.getini("gym_report")
+        ini_dir = config.inipath.parent if config.inipath else config.rootpath
+        report_path = ini_dir / ini_report if ini_report else None
+    else:
+        report_path = invocation_dir / report
+
+    max_examples = config.getoption("gym_max_examples")
+    if max_examples is None and config.getini("gym_max_examples"):
+        max_examples = _positive_int("gym_max_examples", config.getini("gym_max_examples"))
+    elif max_examples is not None:
+        max_examples = _positive_int("--gym-max-examples", max_examples)
+
+    settings = CheckSettings(
+        level=level,
+        update_metrics=bool(config.getini("gym_update_metrics") if update is None else update),
+        hypothesis_profile=config.getoption("gym_hypothesis_profile")
+        or config.getini("gym_hypothesis_profile")
+        or default_hypothesis_profile(),
+        max_examples=max_examples,
+    )
+    if level >= Level.LIVE:
+        _read_live_options(config, settings)
+    return GymOptions(settings=settings, roots=roots, report_path=report_path)
+
+
+def _implied_level(config: pytest.Config) -> str:
+    """Return live when a model is named on the command line, else the default level (server)."""
+    if config.getoption("gym_model_url") or config.getoption("gym_vllm_serve"):
+        return Level.LIVE.label
+    return Level.SERVER.label
+
+
+def _read_live_options(config: pytest.Config, settings: CheckSettings) -> None:
+    """Fill the live settings: repeats, concurrency, rollouts directory and the model (None when not configured)."""
+    invocation_dir = config.invocation_params.dir
+    settings.live_repeats = _int_option(config, "gym_live_repeats", "--gym-live-repeats", 1)
+    settings.live_concurrency = _int_option(config, "gym_concurrency", "--gym-concurrency", DEFAULT_CONCURRENCY)
+    save = config.getoption("gym_save_rollouts")
+    if save is not None:
+        settings.save_rollouts = invocation_dir / save
+    elif config.getini("gym_save_rollouts"):
+        settings.save_rollouts = _ini_dir(config) / config.getini("gym_save_rollouts")
+    timeout = config.getoption("gym_vllm_serve_timeout")
+    if timeout is None:
+        timeout = config.getini("gym_vllm_serve_timeout") or None
+    # The live machinery (model client, vllm serve) is imported only for live runs.
+    from gym_conform.live.model_setup import model_source
+
+    try:
+        serve_timeout = float(timeout) if timeout is not None else DEFAULT_STARTUP_TIMEOUT
+        if not serve_timeout > 0:
+            raise ValueError(f"--gym-vllm-serve-timeout must be more than 0 seconds, got {timeout}")
+        settings.model = model_source(
+            base_url=_text_option(config, "gym_model_url"),
+            model_name=_text_option(config, "gym_model_name"),
+            concurrency=settings.live_concurrency,
+            vllm_serve=_text_option(config, "gym_vllm_serve"),
+            vllm_args=shlex.split(_text_option(config, "gym_vllm_serve_args") or ""),
+            vllm_timeout=serve_timeout,
+            roots=[config.rootpath],
+        )
+    except ValueError as error:
+        raise pytest.UsageError(f"gym-conform live options: {error}") from None
+    except GymConformError as error:
+        raise pytest.UsageError(
+            f"gym-conform: the model of the live checks is misconfigured:\n{error.render()}"
+        ) from None
+
+
+def close_model(settings: CheckSettings) -> None:
+    """Stop what the live checks' model started (a `vllm serve` process), if anything."""
+    close = getattr(settings.model, "close", None)
+    if close is not None:
+        close()
+
+
+def _text_option(config: pytest.Config, name: str) -> str | None:
+    """Return a string option: the command line over the ini key; None when neither is set."""
+    return config.getoption(name) or config.getini(name) or None
+
+
+def _int_option(config: pytest.Config, name: str, flag: str, default: int) -> int:
+    """Return a whole-number option >= 1: the command line over the ini key over `default`."""
+    value = config.getoption(name)
+    if value is not None:
+        return _positive_int(flag, value)
+    return _positive_int(name, config.getini(name)) if config.getini(name) else default
+
+
+def _ini_dir(config: pytest.Config) -> Path:
+    return config.inipath.parent if config.inipath else config.rootpath
+
+
+def _positive_int(name: str, value: object) -> int:
+    """Return `value` as an integer >= 1, or raise a UsageError naming the option."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise pytest.UsageError(f"{name} must be at least 1, got {number}")
+    return number
