@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import collections.abc
 import datetime
 import decimal
@@ -108,7 +109,7 @@ class Evaluator:
         self.namespace = namespace
         self.later = later
         self.deferred = deferred  # `from __future__ import annotations`: annotations are strings
-        self.forward: set[str] = set()
+        self.forward: list[str] = []  # every use of a name bound later (shared with class-body evaluators)
 
     # -- annotations ------------------------------------------------------------------------------------------
     def annotation(self, node: ast.expr) -> Any:
@@ -149,9 +150,9 @@ class Evaluator:
         if node.id in _BUILTIN_TYPES:
             return _BUILTIN_TYPES[node.id]
         if in_string and node.id in self.later:
-            self.forward.add(node.id)
+            self.forward.append(node.id)
             return typing.ForwardRef(FORWARD_PREFIX + node.id)
-        raise Undefined(node.id, node.lineno)
+        return _builtin_or_undefined(node)
 
     def _string_alias(self, value: Any, line: int) -> Any:
         # An alias bound to a string is itself a forward reference (`X = "Model"`; `x: X`).
@@ -217,7 +218,7 @@ class Evaluator:
                 return self.namespace[node.id]
             if node.id in _BUILTIN_TYPES:
                 return _BUILTIN_TYPES[node.id]
-            raise Undefined(node.id, node.lineno)
+            return _builtin_or_undefined(node)
         if isinstance(node, ast.Attribute):
             return self._attribute(node)
         if isinstance(node, ast.Call):
@@ -258,13 +259,13 @@ class Evaluator:
     def _name_or_module(self, node: ast.Name) -> Any:
         if node.id in self.namespace:
             return self.namespace[node.id]
-        raise Undefined(node.id, node.lineno)
+        return _builtin_or_undefined(node)
 
     def call(self, node: ast.Call) -> Any:
         """Call a whitelisted constructor (Field, ConfigDict, dict, ...) with evaluated literal arguments."""
         func = self.value(node.func)
         if isinstance(func, Unknown):
-            return Unknown(f"call `{_short(node)}` is not run: {func.why}", node.lineno)
+            return Unknown(f"call `{_short(node)}` is not run", node.lineno)
         name = ast.unparse(node.func)
         if id(func) in _CALLABLE_OBJECTS:
             target: Callable[..., Any] = func
@@ -305,6 +306,13 @@ class Evaluator:
         if isinstance(first, Unknown):
             return first
         return lambda: self.value(body)
+
+
+def _builtin_or_undefined(node: ast.Name) -> Unknown:
+    """A builtin outside the whitelist (`open`, `__import__`, `len`) is not called; any other name is undefined."""
+    if hasattr(builtins, node.id):
+        return Unknown(f"builtin {node.id} is not run", node.lineno)
+    raise Undefined(node.id, node.lineno)
 
 
 def union_of(left: Any, right: Any) -> Any:

@@ -70,9 +70,9 @@ class ModelBuilder:
             shown = ", ".join(ast.unparse(b) for b in node.bases) or "no base"
             note(node.lineno, f"base ({shown}) is not a pydantic model this reader built; the class is read as Any")
             return Unknown(f"class {node.name}", node.lineno)
+        before = len(ev.forward)
         body = _ClassBody(self, node, ev, note)
         body.read(bases)
-        before = len(ev.forward)
         namespace = body.namespace()
         try:
             cls = types.new_class(node.name, tuple(bases), body.class_kwargs, lambda ns: ns.update(namespace))
@@ -108,6 +108,7 @@ class _ClassBody:
         self.annotations: dict[str, Any] = {}
         self.values: dict[str, Any] = {}
         self.config: dict[str, Any] | None = None
+        self.config_class: dict[str, Any] | None = None  # a (deprecated) `class Config:` body
         self.class_kwargs: dict[str, Any] = {}
         self.any_fields: set[str] = set()
         self.loose = False
@@ -277,7 +278,7 @@ class _ClassBody:
             if isinstance(inner, ast.Expr) and isinstance(inner.value, ast.Constant):
                 continue
             self._loosen(inner.lineno, "class Config: only literal assignments are read")
-        self.values["Config"] = type("Config", (), config)
+        self.config_class = config
 
     def _approx(self, line: int, message: str) -> None:
         self.approximated = True
@@ -308,11 +309,18 @@ class _ClassBody:
                 values[name] = _loose_field(source, optional=self.loose)
         namespace["__annotations__"] = annotations
         namespace.update(values)
+        if self.config_class is not None:  # pydantic rejects it beside model_config: it stays a class
+            attrs = {**self.config_class, **({"extra": "allow"} if self.loose else {})}
+            qualname = f"{self.node.name}.Config"  # a nested class is what pydantic takes for a config class
+            namespace["Config"] = type(
+                "Config", (), {**attrs, "__module__": self.builder.module_name, "__qualname__": qualname}
+            )
+            return namespace
         config = dict(self.config or {})
         if self.loose:
             config["extra"] = "allow"
         # Each model's own validator is never used (rows go through one TypeAdapter of TaskData), so its
-        # build is skipped: the adapter's build covers the nested models, at about half the cost.
+        # build is skipped: the adapter's build covers the nested models.
         config["defer_build"] = True
         namespace["model_config"] = pydantic.ConfigDict(**config)  # type: ignore[typeddict-item]
         return namespace

@@ -227,7 +227,7 @@ class _ModuleReader:
         if not self.builder.pending:
             return
         targets: dict[str, Any] = {}
-        for name in ev.forward:
+        for name in set(ev.forward):
             value = self.module.namespace.get(name, Unknown("unbound", 0))
             if isinstance(value, Unknown):
                 self.note(0, f"forward reference {name!r} is to a value not read statically; read as Any")

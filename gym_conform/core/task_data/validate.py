@@ -59,6 +59,7 @@ def validate_task_row(schema: TaskSchema, row: dict[str, Any]) -> list[TaskIssue
     """Every issue of one row, in 0.7.0's order: envelope, conflicts, misplaced, validation, unknown keys."""
     issues: list[TaskIssue] = []
     origin: dict[str, str] = {key: _join("", [key]) for key in row}
+    home = ""  # where the task fields of this row are written (for keys it lacks)
     materialized = isinstance(row.get("task_id"), Mapping) and "task_input" in row
     if materialized:
         task_input = row.get("task_input")
@@ -67,6 +68,7 @@ def validate_task_row(schema: TaskSchema, row: dict[str, Any]) -> list[TaskIssue
         if TASK_DATA_ROW_KEY in task_input and not isinstance(task_input[TASK_DATA_ROW_KEY], Mapping):
             return [_envelope("task_input.task_data", "task_input.task_data", task_input[TASK_DATA_ROW_KEY])]
         materialized = TASK_DATA_ROW_KEY in task_input
+        home = "task_input.task_data" if materialized else "task_input"
         row, origin = _spliced_task_input(task_input, issues)
     if schema.legacy_fields and not materialized and TASK_DATA_ROW_KEY not in row:
         nested = row.get(LEGACY_METADATA_KEY)
@@ -78,7 +80,7 @@ def validate_task_row(schema: TaskSchema, row: dict[str, Any]) -> list[TaskIssue
         validated = schema.adapter.validate_python(subject)
     except ValidationError as exc:
         detail = _detail(exc)
-        issues.extend(_invalid(err, subject, origin, schema, detail) for err in exc.errors(include_url=False))
+        issues.extend(_invalid(err, subject, origin, home, schema, detail) for err in exc.errors(include_url=False))
         return issues
     except Exception as exc:  # a validator raising something else: 0.7.0 counts the row as failed too
         issues.append(_failed(exc))
@@ -132,10 +134,17 @@ def _normalized(
     return fields, where
 
 
-def _invalid(err: Any, subject: dict[str, Any], origin: dict[str, str], schema: TaskSchema, detail: str) -> TaskIssue:
+def _invalid(
+    err: Any, subject: dict[str, Any], origin: dict[str, str], home: str, schema: TaskSchema, detail: str
+) -> TaskIssue:
     loc = list(err["loc"])
     kind = err["type"]
     parts = _data_path(loc, subject, missing=kind == "missing")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        # The error sits on the union; the field to fix is its discriminator key.
+        discriminator = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
+        if discriminator.isidentifier():
+            parts.append(discriminator)
     if parts:
         head = str(parts[0])
         if head in origin:
@@ -143,10 +152,10 @@ def _invalid(err: Any, subject: dict[str, Any], origin: dict[str, str], schema: 
         elif head in schema.legacy_fields:
             base = _join(LEGACY_METADATA_KEY, [head])
         else:
-            base = _join(_prefix(origin), [head])
+            base = _join(home, [head])
         path = _join(base, parts[1:])
     else:
-        path = _prefix(origin)
+        path = home
     key = str(parts[-1]) if parts else ""
     if kind == "missing":
         message = f"{key} is missing (required by the {schema.server} TaskData schema)"
@@ -174,16 +183,6 @@ def _data_path(loc: list[Any], data: Any, *, missing: bool) -> list[str | int]:
             data = data[part]
         # anything else is a union member's tag (a discriminator value or a type name): not in the row
     return parts
-
-
-def _prefix(origin: dict[str, str]) -> str:
-    """Where a materialized row's task fields sit (for keys absent from the row); the root otherwise."""
-    paths = list(origin.values())
-    if any(p.startswith("task_input.task_data") for p in paths):
-        return "task_input.task_data"
-    if any(p.startswith("task_input") for p in paths):
-        return "task_input"
-    return ""
 
 
 def _join(base: str, parts: list[Any]) -> str:
@@ -297,6 +296,8 @@ def _hint(kind: str, ctx: dict[str, Any], value: Any) -> str | None:
         choices = [c.strip().strip("'\"") for c in expected.replace(" or ", ",").split(",") if c.strip()]
         close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6) if isinstance(value, str) else []
         return f'did you mean "{close[0]}"?' if close else f"use one of {expected}"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return f"give {ctx.get('discriminator', 'the discriminator')} one of {ctx.get('expected_tags', '')}".strip()
+    if kind == "union_tag_invalid":
+        return f"give {ctx.get('discriminator')} one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"add {ctx.get('discriminator')}: the key that selects which TaskData variant the row is"
     return _TYPE_HINTS.get(kind)
