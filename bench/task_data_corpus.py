@@ -239,7 +239,11 @@ def print_table(results: list[dict[str, Any]]) -> None:
         totals["schema_same"] += r["schema_equal_static"]
         totals["files"] += len(files)
         totals["disagreements"] += len(r["disagreements"])
-        totals["dataset_files_not_clean"] += sum(1 for f in files if not f["clean"])
+        totals["files_not_clean"] += sum(1 for f in files if not f["clean"])
+        totals["example_jsonl_not_clean"] += sum(
+            1 for f in files if not f["clean"] and f["file"].endswith("/example.jsonl")
+        )
+        totals["example_jsonl"] += sum(1 for f in files if f["file"].endswith("/example.jsonl"))
     print("\ntotals:", dict(totals))
     for r in results:
         for note in r["unchecked"]:

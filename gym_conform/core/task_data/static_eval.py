@@ -36,7 +36,12 @@ _PYDANTIC_TYPES = (
 ).split()
 # Callables whose only effect is to build a pydantic or container value from literal arguments.
 _PYDANTIC_CALLS = (
-    "Field ConfigDict Discriminator Tag AliasChoices AliasPath StringConstraints conint confloat constr conlist"
+    "Field PrivateAttr ConfigDict Discriminator Tag AliasChoices AliasPath StringConstraints conint confloat constr "
+    "conlist"
+).split()
+# Decorators are recognised (to know what a skipped validator would have done), never called.
+_PYDANTIC_DECORATORS = (
+    "model_validator field_validator validator root_validator computed_field field_serializer model_serializer"
 ).split()
 _CONTAINER_CALLS: dict[str, Callable[..., Any]] = {"dict": dict, "list": list, "tuple": tuple, "set": set}
 _STDLIB_MODULE_MEMBERS: dict[str, dict[str, Any]] = {
@@ -44,7 +49,7 @@ _STDLIB_MODULE_MEMBERS: dict[str, dict[str, Any]] = {
     "typing_extensions": {n: getattr(typing_extensions, n) for n in _TYPING_NAMES if hasattr(typing_extensions, n)},
     "pydantic": {
         n: getattr(pydantic, n)
-        for n in ("BaseModel", *_PYDANTIC_TYPES, *_PYDANTIC_CALLS, "model_validator", "field_validator")
+        for n in ("BaseModel", *_PYDANTIC_TYPES, *_PYDANTIC_CALLS, *_PYDANTIC_DECORATORS)
         if hasattr(pydantic, n)
     },
     "collections.abc": {n: getattr(collections.abc, n) for n in ("Sequence", "Mapping", "Iterable")},

@@ -77,7 +77,8 @@ class ModelBuilder:
         try:
             cls = types.new_class(node.name, tuple(bases), body.class_kwargs, lambda ns: ns.update(namespace))
         except Exception as exc:
-            if body.approximated:
+            # Only an exact reading may fail the way the import fails; an approximate one falls back to Any.
+            if body.approximated or self.notes or any(base in LOOSE_MODELS for base in bases):
                 note(node.lineno, f"could not be built from the static reading ({exc}); read as Any")
                 return Unknown(f"class {node.name}", node.lineno)
             raise

@@ -8,6 +8,7 @@ Parsed and interpreted modules are cached per path and file stamp for the life o
 from __future__ import annotations
 
 import ast
+import sys
 import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,7 +121,8 @@ class _ModuleReader:
         self.builder = ModelBuilder(self.where, module.name, module.notes)
 
     def run(self, tree: ast.Module) -> None:
-        deferred = any(
+        # Annotations are strings under the future import, and evaluated lazily from Python 3.14 on (PEP 649).
+        deferred = sys.version_info >= (3, 14) or any(
             isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
             for s in tree.body
         )

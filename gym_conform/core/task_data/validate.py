@@ -56,7 +56,12 @@ class TaskIssue:
 
 
 def validate_task_row(schema: TaskSchema, row: dict[str, Any]) -> list[TaskIssue]:
-    """Every issue of one row, in 0.7.0's order: envelope, conflicts, misplaced, validation, unknown keys."""
+    """Every issue of one row, in 0.7.0's order: envelope, conflicts, misplaced, validation, unknown keys.
+
+    `row` is a parsed JSON object (anything else is `core/rows.py`'s `row.not_object`, and gives no issue here).
+    """
+    if not isinstance(row, dict):
+        return []
     issues: list[TaskIssue] = []
     origin: dict[str, str] = {key: _join("", [key]) for key in row}
     home = ""  # where the task fields of this row are written (for keys it lacks)
@@ -163,8 +168,8 @@ def _invalid(
         return TaskIssue("task_data.invalid", path, message, f'add "{key}"{where}', "invalid_row", detail=detail)
     if kind == "extra_forbidden":
         message = f"unknown key {key!r}: the {schema.server} TaskData schema forbids undeclared keys"
-        return TaskIssue("task_data.unknown_key", path, message, "remove it, or declare it in task_data.py",
-                         "invalid_row", key=key, detail=detail)  # fmt: skip
+        hint = "remove it, or declare it in task_data.py"
+        return TaskIssue("task_data.unknown_key", path, message, hint, "invalid_row", key=key, detail=detail)
     message = f"{err['msg']}, got {_show(err.get('input'))}"
     type_hint = _hint(kind, err.get("ctx") or {}, err.get("input"))
     return TaskIssue("task_data.invalid", path, message, type_hint, "invalid_row", detail=detail)
@@ -249,8 +254,8 @@ def _unknown(key: str, path: str, declared: list[str], server: str) -> TaskIssue
 
 def _failed(exc: Exception) -> TaskIssue:
     text = str(exc).strip().replace("\n", "; ")
-    return TaskIssue("task_data.invalid", "", f"{type(exc).__name__}: {text}", None, "invalid_row",
-                     detail=text[:_MAX_DETAIL])  # fmt: skip
+    message = f"{type(exc).__name__}: {text}"
+    return TaskIssue("task_data.invalid", "", message, None, "invalid_row", detail=text[:_MAX_DETAIL])
 
 
 def _detail(exc: Exception) -> str:

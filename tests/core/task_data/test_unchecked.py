@@ -233,3 +233,30 @@ def test_a_broken_task_data_is_a_schema_error_as_in_nemo_gym(project: Project, s
     assert static.value.location.path == str(folder.resolve() / "task_data.py") or static.value.location.path
     with pytest.raises(TaskSchemaError):
         load_task_schema(folder, execute=True)
+
+
+def test_serializers_and_computed_fields_change_nothing_that_is_validated(project: Project) -> None:
+    folder = project.server(
+        "outputs",
+        """
+from pydantic import BaseModel, computed_field, field_serializer
+
+
+class TaskData(BaseModel):
+    answer: str
+
+    @computed_field
+    @property
+    def length(self) -> int:
+        return len(self.answer)
+
+    @field_serializer("answer")
+    def upper(self, value):
+        return value.upper()
+
+    def helper(self):
+        return open("never")
+""",
+    )
+    schema = project.agree(folder, [{"answer": "a"}, {"answer": 1}])
+    assert schema.complete  # output-only code and plain methods leave nothing unchecked
