@@ -20,6 +20,7 @@ from gym_conform.core.task_data.validate import TaskIssue, validate_task_row
 from gym_conform.errors import Location
 
 TASK_DATA_FILE = "task_data.py"
+_COMPONENT_FOLDERS = ("resources_servers", "responses_api_agents", "environments")
 TASK_DATA_EXPORT = "TaskData"
 LEGACY_METADATA_KEY = "verifier_metadata"
 # 0.7.0 names the module it imports `nemo_gym_task_data.<folder name>`; the static reading uses the same
@@ -118,7 +119,8 @@ def _imported(path: Path, module_name: str, server: str, roots: Sequence[Path]) 
         raise TaskSchemaError(f"could not build an import spec for {path}", location=Location(str(path)))
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    added = [str(Path(r).resolve()) for r in (*roots, _project_root(path)) if str(Path(r).resolve()) not in sys.path]
+    entries = [str(Path(r).resolve()) for r in (*roots, *_project_root(path))]
+    added = [entry for entry in dict.fromkeys(entries) if entry not in sys.path]
     sys.path[:0] = added
     try:
         spec.loader.exec_module(module)
@@ -142,9 +144,10 @@ def _imported(path: Path, module_name: str, server: str, roots: Sequence[Path]) 
     return TaskSchema(adapter, path, server, _legacy_fields(models), (), static=False)
 
 
-def _project_root(path: Path) -> Path:
-    """The folder holding `resources_servers/` (or `responses_api_agents/`): two levels above the server."""
-    return path.resolve().parent.parent.parent
+def _project_root(path: Path) -> list[Path]:
+    """The folder holding `resources_servers/` (or `responses_api_agents/`), when the server sits in one."""
+    server = path.resolve().parent
+    return [server.parent.parent] if server.parent.name in _COMPONENT_FOLDERS else []
 
 
 def _no_export(path: Path) -> TaskSchemaError:

@@ -64,12 +64,14 @@ class StaticModule:
 
 
 _PARSED: dict[Path, tuple[_Stamp, ast.Module]] = {}
-_READ: dict[tuple[Path, str], StaticModule] = {}  # errors are not cached: they are rare and cheap to redo
+_READ: dict[
+    tuple[Path, str, tuple[Path, ...]], StaticModule
+] = {}  # errors are not cached: they are rare and cheap to redo
 
 
 def read_module(path: Path, module_name: str, roots: Sequence[Path] = ()) -> StaticModule:
     """Read `path` as module `module_name` (cached); raise `TaskSchemaError` where the real import would fail."""
-    return _Reader(tuple(roots), {}).module(path.resolve(), module_name)
+    return _Reader(tuple(Path(r).resolve() for r in roots), {}).module(path.resolve(), module_name)
 
 
 def clear_cache() -> None:
@@ -88,7 +90,8 @@ class _Reader:
     def module(self, path: Path, module_name: str) -> StaticModule:
         if module_name in self.loading:
             return self.loading[module_name]  # a cycle: the partial module, as Python hands it out
-        cached = _READ.get((path, module_name))
+        key = (path, module_name, self.roots)  # the roots decide where its imports are found
+        cached = _READ.get(key)
         if cached is not None and cached.fresh():
             return cached
         module = StaticModule(path=path, name=module_name, stamp=_stamp(path))
@@ -98,7 +101,7 @@ class _Reader:
         finally:
             del self.loading[module_name]
         module.complete = True
-        _READ[(path, module_name)] = module
+        _READ[key] = module
         return module
 
     def find(self, dotted: str, near: Path) -> Path | None:

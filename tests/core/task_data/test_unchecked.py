@@ -46,6 +46,12 @@ def test_after_validators_are_skipped_and_noted_never_a_false_error(project: Pro
     # What the schema itself says is still checked.
     assert [i.field for i in static.validate_row({"count": "many"})] == ["label", "count"]
     assert static.json_schema() == imported.json_schema()
+    problem = static.unchecked[0].problem()
+    assert (problem.code, problem.location.line) == ("task_data.unchecked", 10)
+    assert problem.render().endswith(
+        "[task_data.unchecked]\n    hint: the static level does not run a repository's "
+        "code; the server level (which imports task_data.py) checks this part"
+    )
 
 
 def test_a_before_validator_makes_its_field_accept_anything(project: Project) -> None:
