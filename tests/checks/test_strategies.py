@@ -23,7 +23,10 @@ from gym_conform.core.rows import check_row
 ROWS = [{"responses_create_params": {"input": "What is 2+2?"}, "expected_answer": "4", "level": 1}]
 HINTS = ToolHints(names=("get_weather",), keys=("city",), values=("Paris",))
 MANY = settings(
-    max_examples=150, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 
@@ -70,7 +73,7 @@ SHAPES = {
 def test_responses_cover_what_policies_produce():
     seen: set[str] = set()
 
-    @settings(max_examples=600, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=600, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(responses(HINTS))
     def classify(response):
         seen.update(name for name, shape in SHAPES.items() if shape(response))
@@ -90,7 +93,7 @@ def test_valid_rows_pass_the_row_check_and_keep_the_task_fields(row):
 def test_create_params_cover_every_field_of_the_schema():
     seen: set[str] = set()
 
-    @settings(max_examples=300, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(create_params())
     def collect(params):
         seen.update(params)

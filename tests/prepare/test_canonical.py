@@ -46,7 +46,7 @@ def variants(draw, value) -> str:
     return text
 
 
-@settings(max_examples=2000)
+@settings(max_examples=2000, deadline=None)
 @given(st.data())
 def test_a_proved_line_is_exactly_json_dumps_of_its_parse(data):
     value = data.draw(VALUES)

@@ -92,7 +92,7 @@ def assert_agrees(params: object) -> bool:
     return True
 
 
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PARAMS)
 def test_quick_path_accepts_only_valid_params_and_counts_like_the_slow_path(params):
     assert_agrees(params)

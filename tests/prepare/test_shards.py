@@ -13,7 +13,7 @@ from gym_conform.prepare.shards import MAX_SHARD_BYTES, MIN_SHARD_BYTES, line_al
 LINES = st.lists(st.text(alphabet=st.sampled_from(list("a{}é😀\r ")), max_size=12), max_size=20)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(LINES, st.booleans(), st.integers(min_value=1, max_value=40))
 def test_ranges_cover_the_file_and_start_at_line_starts(tmp_path_factory, lines, trailing_newline, target):
     data = "\n".join(lines).encode("utf-8") + (b"\n" if trailing_newline and lines else b"")

@@ -57,7 +57,7 @@ def parsed_trace(rows: list[dict]) -> MetricsTrace:
     return trace
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(TEXT, TEXT, st.integers(min_value=-(10**20), max_value=10**20)), min_size=1, max_size=4))
 def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
     seed = shaped("q", "a", 1)
@@ -98,7 +98,7 @@ def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
 BODIES = st.text(alphabet=st.sampled_from(list('ab \\/"ntrbfu0123456789abcdefABCDEFxX\x01\x7f')), max_size=16)
 
 
-@settings(max_examples=3000)
+@settings(max_examples=3000, deadline=None)
 @given(BODIES)
 def test_orjson_takes_a_string_body_only_as_json_loads_reads_it(body):
     line = ('{"k": "' + body + '"}').encode()
@@ -109,7 +109,7 @@ def test_orjson_takes_a_string_body_only_as_json_loads_reads_it(body):
     assert json.loads(line) == mine
 
 
-@settings(max_examples=1000)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(TEXT, min_size=1, max_size=3))
 def test_orjson_reads_dumps_form_lines_as_json_loads(texts):
     line = json.dumps({"t": texts, "n": [1.5, -0.0, 1e300, 2**63 - 1]}).encode("utf-8", "surrogatepass")

@@ -70,7 +70,7 @@ def traced(rows: list[dict], cuts: list[int], count: int, seed_kinds: bool) -> D
     return metrics
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(
     st.lists(NUMBER_ROWS, max_size=12),
     st.lists(st.integers(min_value=0), max_size=4),
