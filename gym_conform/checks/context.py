@@ -48,6 +48,8 @@ class CheckSettings:
     live_repeats: int = 1
     save_rollouts: Path | None = None
     live_concurrency: int = 32
+    # Seconds one request to the server (or one call into its code) may take before it counts as a hang.
+    request_timeout: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from gym_conform.checks.server_session import VerifyFailed, judged_reward, respo
 from gym_conform.core.responses import message_item
 from gym_conform.errors import GymConformError, Location, Problem
 from gym_conform.server import LoadedServer
+from gym_conform.server.watch import REQUEST, watched
 
 EMPTY_RESPONSES = (
     ("a response with no output", lambda: response_json([])),
@@ -60,7 +61,8 @@ def check_contract_gold(ctx: FolderContext) -> None:
     checked = 0
     for line, row in rows:
         try:
-            gold = loaded.server.gold_response(row)
+            with watched(REQUEST, f"{type(loaded.server).__name__}.gold_response(row)"):
+                gold = loaded.server.gold_response(row)
         except Exception as error:
             message = f"gold_response(row) raised {type(error).__name__}: {error}"
             problems.append(_problem("contract.gold_raised", message, shown, line, _GOLD_HINT))

@@ -14,6 +14,7 @@ from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import GymConformError, Location, Problem
 from gym_conform.server import LoadedServer, ResourcesServer, ServerClient
+from gym_conform.server.watch import REQUEST, STARTUP, watched
 
 # Per folder context: the in-process client of its server (the server itself is cached by the context).
 _CLIENTS: weakref.WeakKeyDictionary[FolderContext, ServerClient] = weakref.WeakKeyDictionary()
@@ -51,7 +52,7 @@ def client_of(ctx: FolderContext) -> ServerClient:
     loaded = server_or_skip(ctx)
     client = _CLIENTS.get(ctx)
     if client is None:
-        client = ServerClient.in_process(loaded.server)
+        client = ServerClient.in_process(loaded.server, timeout=ctx.settings.request_timeout)
         _CLIENTS[ctx] = client
         ctx.add_cleanup(client.aclose)
     return client
@@ -59,14 +60,16 @@ def client_of(ctx: FolderContext) -> ServerClient:
 
 def fresh_server(loaded: LoadedServer) -> ResourcesServer:
     """Return a new instance of the loaded server's class, built from the same config (no shared state)."""
-    return type(loaded.server)(config=loaded.config)
+    with watched(STARTUP, f"{type(loaded.server).__name__}(config)", path=loaded.app_path):
+        return type(loaded.server)(config=loaded.config)
 
 
 def close_server(server: ResourcesServer) -> None:
     """Release what a server holds (worker processes, ...) through its optional `close()`."""
     close = getattr(server, "close", None)
     if callable(close):
-        close()
+        with watched(REQUEST, f"{type(server).__name__}.close()"):
+            close()
 
 
 def reward_range(loaded: LoadedServer) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,10 +17,14 @@ from gym_conform.checks import REGISTRY
 from gym_conform.checks.base import Level
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.discovery import is_candidate, is_root, is_server_folder
-from gym_conform.pytest_plugin.items import CheckItem
+from gym_conform.pytest_plugin.items import CheckItem, NotCollected
 from gym_conform.pytest_plugin.session import gym_session
 
+if TYPE_CHECKING:
+    from gym_conform.isolate.host import CheckWorker
+
 CONTEXT = pytest.StashKey[FolderContext]()
+WORKER = pytest.StashKey["CheckWorker"]()
 
 
 def collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -51,18 +56,54 @@ def check_items(collector: pytest.Collector) -> Iterator[CheckItem]:
         collector.path, options.settings, root=collector.config.rootpath, display=collector.nodeid or "."
     )
     collector.stash[CONTEXT] = context
+    worker = _worker(collector, context) if options.isolated and options.settings.level >= Level.SERVER else None
     for check in REGISTRY:
-        item = CheckItem.from_parent(collector, name=check.id, check=check, context=context)
+        # Live checks stay in the session for now: their model (and a `vllm serve`) belongs to it.
+        remote = worker if worker is not None and check.level == Level.SERVER else None
+        item = CheckItem.from_parent(collector, name=check.id, check=check, context=context, worker=remote)
         if check.level > options.settings.level:
             item.add_marker(pytest.mark.skip(reason=not_run_reason(check.level, options.settings.level)))
         yield item
 
 
+def _worker(collector: pytest.Collector, context: FolderContext) -> CheckWorker:
+    """Return the folder's check worker (a child process, started when its first server check runs)."""
+    from gym_conform.isolate.host import CheckWorker, Limits
+
+    options = gym_session(collector.config).options
+    limits = Limits(options.startup_timeout, options.settings.request_timeout, options.memory_mb or None)
+    worker = CheckWorker(context.folder, context.root, context.display, options.settings, limits)
+    collector.stash[WORKER] = worker
+    return worker
+
+
 def close_context(collector: pytest.Collector) -> None:
-    """Release what the folder's checks opened (event loop, clients) once its last item ran."""
+    """Release what the folder's checks opened (event loop, clients, its worker) once its last item ran."""
+    worker = collector.stash.get(WORKER, None)
+    if worker is not None:
+        worker.close()
     context = collector.stash.get(CONTEXT, None)
     if context is not None:
         context.close()
+
+
+def own_tests_blocked(collector: pytest.Collector) -> str | None:
+    """Return why the folder's own tests must not be imported here: its app.py fails to import (in a child).
+
+    The folder's tests import app.py into this session, so an app.py that exits, crashes or hangs at import
+    would end the session (INTERNALERROR, or no summary at all); a worker tries the import first.
+    """
+    worker = collector.stash.get(WORKER, None)
+    tests = collector.path / "tests"
+    if worker is None or not tests.is_dir() or not any(tests.rglob("test_*.py")):
+        return None
+    outcome = worker.run("import")
+    # The workers of all folders would otherwise stay up until their checks run, after the whole collection.
+    worker.close()
+    if outcome.outcome != "failed":
+        return None
+    first = outcome.problems[0].message if outcome.problems else outcome.summary
+    return f"its tests were not collected: the server does not import ({first}); see its `import` check"
 
 
 def _nodeid(collector: pytest.Collector, path: Path) -> str:
@@ -117,6 +158,10 @@ class ServerFolderDir(pytest.Dir):
     def collect(self):
         """Yield the folder's check items, then whatever pytest collects in the folder (its own tests)."""
         yield from check_items(self)
+        blocked = own_tests_blocked(self)
+        if blocked is not None:
+            yield NotCollected.from_parent(self, name="tests", reason=blocked)
+            return
         yield from super().collect()
 
     def teardown(self) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
 from gym_conform.checks.context import FolderContext
-from gym_conform.errors import ConfigError, GymConformError, Location, Problem
+from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
+
+if TYPE_CHECKING:
+    from gym_conform.isolate.host import CheckWorker
 
 LEVEL_MARKERS = {Level.STATIC: "gym_static", Level.SERVER: "gym_server", Level.LIVE: "gym_live"}
 SHOWN_PROBLEMS = 20
@@ -22,16 +26,21 @@ _SECRET_WORDS = re.compile(r"token|api_?key|secret|password", re.IGNORECASE)
 class CheckItem(pytest.Item):
     """Runs `check` on a folder's shared context; skips with the check's reason; keeps problems for reports."""
 
-    def __init__(self, *, check: Check, context: FolderContext, **kwargs) -> None:
+    def __init__(self, *, check: Check, context: FolderContext, worker: CheckWorker | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.context = context
+        # Set for server checks run in a child process (see gym_conform.isolate).
+        self.worker = worker
         self.problems: list[Problem] = []
         self.notes: list[str] = []
         self.add_marker(LEVEL_MARKERS[check.level])
 
     def runtest(self) -> None:
         """Run the check; CheckSkipped becomes a pytest skip, problems are kept for the reports."""
+        if self.worker is not None:
+            self._run_in_worker(self.worker)
+            return
         first_note = len(self.context.notes)
         try:
             self.check.run(self.context)
@@ -51,6 +60,19 @@ class CheckItem(pytest.Item):
             raise
         finally:
             self.notes = self.context.notes[first_note:]
+
+    def _run_in_worker(self, worker: CheckWorker) -> None:
+        """Run the check in the folder's child process and report its outcome as if it had run here."""
+        outcome = worker.run(self.check.id)
+        self.notes = list(outcome.notes)
+        self.context.notes.extend(outcome.notes)
+        if outcome.outcome == "skipped":
+            pytest.skip(outcome.reason)
+        if outcome.outcome == "failed":
+            self.problems = outcome.problems or [Problem("check.failed", outcome.summary)]
+            if outcome.reason == "error":
+                raise ProblemsFound(self.problems, summary=outcome.summary)
+            raise CheckFailed(self.problems, summary=outcome.summary)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
         """Render a gym-conform error as its problems (file:line, message, source line, hint), else as pytest does."""
@@ -139,3 +161,29 @@ def source_line(location: Location, rootpath: Path) -> str | None:
         line = line.rstrip("\r\n")
         return line if len(line) <= _SOURCE_WIDTH else line[: _SOURCE_WIDTH - 3] + "..."
     return None
+
+
+class NotCollected(pytest.Item):
+    """Stands for a server folder's own tests when importing them here is not safe; fails with the reason."""
+
+    def __init__(self, *, reason: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.reason = reason
+
+    def runtest(self) -> None:
+        """Fail with the reason the folder's tests were not collected."""
+        raise NotCollectedError(self.reason)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
+        """Show the reason alone, without a traceback."""
+        if isinstance(excinfo.value, NotCollectedError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        """Return the folder and the node id."""
+        return self.path, 0, f"gym-conform: {self.nodeid}"
+
+
+class NotCollectedError(Exception):
+    """The reason a folder's own tests were not collected."""

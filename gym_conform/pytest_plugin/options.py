@@ -72,6 +72,7 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="N",
         help="Examples per fuzz check, overriding the profile. Ini: gym_max_examples.",
     )
+    add_server_options(group)
     add_live_options(group)
     parser.addini("gym_root", type="paths", default=[], help="Directories whose sub-folders are resources servers.")
     parser.addini("gym_level", default="", help="static, server (default) or live.")
@@ -79,8 +80,61 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gym_report", default="", help="Path of the JSON report.")
     parser.addini("gym_hypothesis_profile", default="", help="Hypothesis profile of the fuzz checks.")
     parser.addini("gym_max_examples", default="", help="Examples per fuzz check.")
-    for name, text in LIVE_INI.items():
+    for name, text in {**SERVER_INI, **LIVE_INI}.items():
         parser.addini(name, default="", help=text)
+
+
+# Kept in step with gym_conform.isolate.host (a test compares them): importing it here would load the engine.
+SERVER_MODES = ("auto", "child", "in-process")
+DEFAULT_STARTUP_TIMEOUT_S = 30.0
+DEFAULT_REQUEST_TIMEOUT_S = 15.0
+DEFAULT_SERVER_MEMORY_MB = 8192
+SERVER_INI = {
+    "gym_server_mode": "How server checks reach the server: auto (default), child or in-process.",
+    "gym_startup_timeout": f"Seconds a server may take to import and build (default {DEFAULT_STARTUP_TIMEOUT_S:g}).",
+    "gym_request_timeout": f"Seconds one request to a server may take (default {DEFAULT_REQUEST_TIMEOUT_S:g}).",
+    "gym_server_memory": f"Memory limit of a server process in MB, 0: none (default {DEFAULT_SERVER_MEMORY_MB}).",
+}
+
+
+def add_server_options(group: pytest.OptionGroup) -> None:
+    """Register the options of how the server checks run a server: process isolation and its limits."""
+    group.addoption(
+        "--gym-server-mode",
+        dest="gym_server_mode",
+        default=None,
+        choices=list(SERVER_MODES),
+        help="child: each server's checks run in a child process, so a server that exits, crashes, hangs or "
+        "eats memory fails its own checks and nothing else; in-process: in the pytest process (faster, unsafe); "
+        "auto (default): child. Ini: gym_server_mode.",
+    )
+    group.addoption(
+        "--gym-startup-timeout",
+        dest="gym_startup_timeout",
+        default=None,
+        type=float,
+        metavar="SECONDS",
+        help=f"How long a server may take to import and build (default {DEFAULT_STARTUP_TIMEOUT_S:g}). "
+        "Ini: gym_startup_timeout.",
+    )
+    group.addoption(
+        "--gym-request-timeout",
+        dest="gym_request_timeout",
+        default=None,
+        type=float,
+        metavar="SECONDS",
+        help=f"How long one request to a server (or call into its code) may take before it counts as a hang "
+        f"(default {DEFAULT_REQUEST_TIMEOUT_S:g}). Ini: gym_request_timeout.",
+    )
+    group.addoption(
+        "--gym-server-memory",
+        dest="gym_server_memory",
+        default=None,
+        type=int,
+        metavar="MB",
+        help=f"Address-space limit of a server's child process in MB; 0: none (default {DEFAULT_SERVER_MEMORY_MB}). "
+        "Ini: gym_server_memory.",
+    )
 
 
 LIVE_INI = {

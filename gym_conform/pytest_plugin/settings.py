@@ -12,6 +12,12 @@ from gym_conform.checks.base import Level
 from gym_conform.checks.context import CheckSettings, default_hypothesis_profile
 from gym_conform.errors import GymConformError
 from gym_conform.live.defaults import DEFAULT_CONCURRENCY, DEFAULT_STARTUP_TIMEOUT
+from gym_conform.pytest_plugin.options import (
+    DEFAULT_REQUEST_TIMEOUT_S,
+    DEFAULT_SERVER_MEMORY_MB,
+    DEFAULT_STARTUP_TIMEOUT_S,
+    SERVER_MODES,
+)
 
 
 @dataclass
@@ -21,6 +27,14 @@ class GymOptions:
     settings: CheckSettings = field(default_factory=CheckSettings)
     roots: list[Path] | None = None  # None: every directory named resources_servers
     report_path: Path | None = None
+    server_mode: str = "auto"
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT_S
+    memory_mb: int = DEFAULT_SERVER_MEMORY_MB
+
+    @property
+    def isolated(self) -> bool:
+        """Return whether server checks run in a child process (every mode but in-process)."""
+        return self.server_mode != "in-process"
 
 
 def read_options(config: pytest.Config) -> GymOptions:
@@ -60,10 +74,45 @@ def read_options(config: pytest.Config) -> GymOptions:
         or config.getini("gym_hypothesis_profile")
         or default_hypothesis_profile(),
         max_examples=max_examples,
+        request_timeout=_seconds(config, "gym_request_timeout", "--gym-request-timeout", DEFAULT_REQUEST_TIMEOUT_S),
     )
     if level >= Level.LIVE:
         _read_live_options(config, settings)
-    return GymOptions(settings=settings, roots=roots, report_path=report_path)
+    mode = config.getoption("gym_server_mode") or config.getini("gym_server_mode") or "auto"
+    if mode not in SERVER_MODES:
+        raise pytest.UsageError(f"gym_server_mode must be one of {', '.join(SERVER_MODES)}, got {mode!r}")
+    memory = config.getoption("gym_server_memory")
+    if memory is None:
+        memory = config.getini("gym_server_memory") or DEFAULT_SERVER_MEMORY_MB
+    try:
+        memory_mb = int(str(memory))
+    except ValueError:
+        raise pytest.UsageError(f"gym_server_memory must be a whole number of MB, got {memory!r}") from None
+    if memory_mb < 0:
+        raise pytest.UsageError(f"gym_server_memory must be 0 (no limit) or more, got {memory_mb}")
+    return GymOptions(
+        settings=settings,
+        roots=roots,
+        report_path=report_path,
+        server_mode=mode,
+        startup_timeout=_seconds(config, "gym_startup_timeout", "--gym-startup-timeout", DEFAULT_STARTUP_TIMEOUT_S),
+        memory_mb=memory_mb,
+    )
+
+
+def _seconds(config: pytest.Config, name: str, flag: str, default: float) -> float:
+    """Return a time limit in seconds (> 0): the command line over the ini key over `default`."""
+    value = config.getoption(name)
+    shown = flag
+    if value is None:
+        value, shown = config.getini(name) or default, name
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise pytest.UsageError(f"{shown} must be a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise pytest.UsageError(f"{shown} must be more than 0 seconds, got {value!r}")
+    return seconds
 
 
 def _implied_level(config: pytest.Config) -> str:

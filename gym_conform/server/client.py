@@ -13,6 +13,7 @@ import httpx
 
 from gym_conform.errors import ServerError
 from gym_conform.server.base import ResourcesServer
+from gym_conform.server.watch import REQUEST, STARTUP, watched
 
 DEFAULT_TIMEOUT = 60.0
 _IN_PROCESS_URL = "http://testserver"
@@ -45,7 +46,9 @@ class ServerClient:
     @classmethod
     def in_process(cls, server: ResourcesServer, *, timeout: float = DEFAULT_TIMEOUT) -> ServerClient:
         """Call `server.app` in this process through ASGI, exactly as over HTTP (no network, no lifespan)."""
-        transport = httpx.ASGITransport(app=server.app, raise_app_exceptions=False)
+        with watched(STARTUP, f"{type(server).__name__}.setup_webserver()"):
+            app = server.app
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         http = httpx.AsyncClient(
             transport=transport, base_url=_IN_PROCESS_URL, timeout=timeout, cookies=_jar_that_keeps_nothing()
         )
@@ -75,15 +78,17 @@ class ServerClient:
 
     async def _send(self, method: str, path: str, cookies: httpx.Cookies, body: Any = None) -> httpx.Response:
         """Send one request with a session's cookies and keep the cookies the server sets."""
+        text = None
         if method == "POST":
             # Encoded here rather than with httpx's json=, which would send no body at all for None.
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            request = self._http.build_request(method, path, content=content, headers=_JSON_HEADERS)
+            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+            request = self._http.build_request(method, path, content=text.encode(), headers=_JSON_HEADERS)
         else:
             request = self._http.build_request(method, path)
         cookies.set_cookie_header(request)
         try:
-            response = await self._http.send(request)
+            with watched(REQUEST, f"{method} {path}", text):
+                response = await self._http.send(request)
         except httpx.TimeoutException as error:
             raise ServerError(
                 f"{method} {path} to {self.where} timed out after {self.timeout:g}s ({type(error).__name__})",

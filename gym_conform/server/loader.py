@@ -21,6 +21,7 @@ from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load
 from gym_conform.core.config.schema import ServerInstance, parse_server_instances
 from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound, ServerError, collect
 from gym_conform.server.base import ResourcesServer, ResourcesServerConfig
+from gym_conform.server.watch import STARTUP, watched
 
 RESOURCES_SERVERS_DIR = "resources_servers"
 _FALLBACK_PACKAGE = "gym_conform_servers"
@@ -69,11 +70,13 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None) -> Load
             location=cfg.locate((*block, "entrypoint")),
             hint=f"create {app_path} or point `entrypoint:` at the server's Python file",
         )
-    module = _import_app(folder, app_path)
+    with watched(STARTUP, f"the import of {app_path.name}", path=app_path):
+        module = _import_app(folder, app_path)
     server_class = _server_class(module, app_path)
     config = _build_config(server_class, instance, cfg)
     try:
-        server = server_class(config=config)
+        with watched(STARTUP, f"{server_class.__name__}(config)", path=app_path):
+            server = server_class(config=config)
     except Exception as error:
         raise ServerError(
             f"creating {server_class.__name__} failed: {type(error).__name__}: {error}",
