@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gym_conform.core.jsonl import MAX_LINE_BYTES
 from gym_conform.prepare.shards import usable_cpus
 
 Mode = Literal["example_validation", "train_preparation"]
@@ -65,5 +66,13 @@ class PrepareOptions(BaseModel):
         description=(
             "Processes that validate a large dataset in parallel (default: the usable CPUs, at most 8).\n"
             "1 = everything in this process, as are files under 16 MB. The output is byte-identical either way."
+        ),
+    )
+    max_line_bytes: int = Field(
+        default=MAX_LINE_BYTES,
+        ge=1024,
+        description=(
+            "Longest dataset line accepted, in bytes (default 64 MiB). A longer line is reported and the rest of\n"
+            "its file is not read, so a file without line ends (binary, sparse) never fills memory."
         ),
     )
