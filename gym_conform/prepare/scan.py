@@ -200,14 +200,14 @@ class _Scanner:
         self.number = first + total
 
     def _take(self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes]) -> None:
-        """Record lines the template took; a template only takes lines in json.dumps form: splice the routing member in."""
+        """Record lines the template took (all in json.dumps form): splice the routing member in."""
         self.template.record(rows, parts, self.scan.trace, self.task.num_repeats)
         self.scan.rows += len(lines)
         if self.writing and not self.scan.problems:
             self._splice(lines, out)
 
     def _splice(self, lines: list[bytes], out: list[bytes]) -> None:
-        """Add lines in json.dumps form, each `num_repeats` times, with the routing member spliced in before the last "}"."""
+        """Add json.dumps-form lines, each `num_repeats` times, the routing member spliced in before the last "}"."""
         repeats = self.task.num_repeats
         if repeats == 1:
             out.append(self.suffix.join([line[:-1] for line in lines]) + self.suffix)
