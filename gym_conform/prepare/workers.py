@@ -88,7 +88,19 @@ Limits = tuple[int, tuple[int, int, int, int]]
 
 
 def _task(job: DatasetJob, start: int, end: int, limits: Limits, known: dict[str, type] | None = None) -> RangeTask:
-    return RangeTask(str(job.path), start, end, job.agent, job.num_repeats, job.dataset, known or {}, *limits)
+    max_line_bytes, identity = limits
+    return RangeTask(
+        str(job.path),
+        start,
+        end,
+        job.agent,
+        job.num_repeats,
+        job.dataset,
+        known or {},
+        job.routing,
+        max_line_bytes=max_line_bytes,
+        identity=identity,
+    )
 
 
 def _scan_here(
