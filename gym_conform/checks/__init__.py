@@ -120,6 +120,12 @@ _BUILT_IN = [
         "server_contract:check_contract_gold",
     ),
     (
+        "reward_hacking",
+        Level.SERVER,
+        "for every example row, no degenerate answer (empty, echoed prompt, all options, claims, ...) wins",
+        "server_probes:check_reward_hacking",
+    ),
+    (
         "live",
         Level.LIVE,
         "every example row, run against the live model and verified, ends without errors",
