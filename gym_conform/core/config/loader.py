@@ -22,6 +22,7 @@ from gym_conform.core.config.resolve import (
     resolve_tree,
 )
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
+from gym_conform.core.config.unset import fill_unset
 from gym_conform.core.files import display_path
 from gym_conform.errors import ConfigError, GymConformError, Location, collect
 
@@ -87,11 +88,18 @@ class LoadedConfig:
         return f"LoadedConfig(data={_mask_secrets(self.data)!r}, files={files!r})"
 
 
-def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path] | None = None) -> LoadedConfig:
+def load_config(
+    cli: dict,
+    *,
+    initial: dict | None = None,
+    roots: Sequence[Path] | None = None,
+    needs: list[ConfigError] | None = None,
+) -> LoadedConfig:
     """Load, merge and resolve a config the way NeMo Gym does; precedence CLI > env.yaml > config files.
 
     `initial` holds defaults below everything else (NeMo Gym's NO_MODEL_DEFAULTS for ng_prepare_data). Every
-    problem is a ConfigError (several at once: ProblemsFound) with a file, line and hint.
+    problem is a ConfigError (several at once: ProblemsFound) with a file, line and hint. Given a `needs`
+    list, values left to the user (`???`, unset keys and variables) become placeholders listed there instead.
     """
     roots = search_roots() if roots is None else [Path(root) for root in roots]
     cli = copy.deepcopy(cli)
@@ -126,6 +134,8 @@ def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path]
     tree, moves = apply_directives(tree, sourcemap.locate)
     sourcemap.moves.extend(moves)
     _drop_placeholder_implementations(tree, initial)
+    if needs is not None:
+        needs.extend(fill_unset(tree, sourcemap))
     raise_on_missing_values(tree, sourcemap)
     data = resolve_tree(tree, sourcemap)
     files = [path for path, _, _ in loaded] + ([env_path] if env_source is not None else [])
