@@ -9,6 +9,7 @@ from typing import Any
 
 from gym_conform.checks.base import Level
 from gym_conform.checks.context import CheckSettings
+from gym_conform.checks.rules import Waiver
 from gym_conform.errors import Location, Problem
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -27,6 +28,8 @@ class Outcome:
     fatal: bool = False
     # Set when the failure happened while starting the server (import, build): later checks need not try again.
     startup: bool = False
+    # What the check did to the run's waivers: (index in the settings' list, matches added, checked).
+    waivers: list[tuple[int, int, bool]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return the outcome as a JSON object."""
@@ -38,6 +41,7 @@ class Outcome:
             "notes": self.notes,
             "fatal": self.fatal,
             "startup": self.startup,
+            "waivers": [list(entry) for entry in self.waivers],
         }
 
     @classmethod
@@ -51,6 +55,7 @@ class Outcome:
             notes=[str(n) for n in data.get("notes") or []],
             fatal=bool(data.get("fatal")),
             startup=bool(data.get("startup")),
+            waivers=[(int(i), int(n), bool(c)) for i, n, c in data.get("waivers") or []],
         )
 
 
@@ -81,6 +86,12 @@ def settings_to_json(settings: CheckSettings) -> dict[str, Any]:
         "hypothesis_profile": settings.hypothesis_profile,
         "max_examples": settings.max_examples,
         "request_timeout": settings.request_timeout,
+        "strict": settings.strict,
+        "update_expected": settings.update_expected,
+        "waivers": [
+            {"folder": w.folder, "check": w.check, "code": w.code, "reason": w.reason, "source": w.source}
+            for w in settings.waivers
+        ],
     }
 
 
@@ -92,7 +103,27 @@ def settings_from_json(data: dict[str, Any]) -> CheckSettings:
         hypothesis_profile=str(data["hypothesis_profile"]),
         max_examples=data.get("max_examples"),
         request_timeout=float(data["request_timeout"]),
+        strict=bool(data.get("strict")),
+        update_expected=bool(data.get("update_expected")),
+        waivers=[Waiver(**entry) for entry in data.get("waivers") or []],
     )
+
+
+def waiver_changes(before: list[tuple[int, bool]], settings: CheckSettings) -> list[tuple[int, int, bool]]:
+    """Return what happened to each waiver since `before` (its matches and checked flag then)."""
+    changes = []
+    for index, (waiver, (matched, checked)) in enumerate(zip(settings.waivers, before, strict=True)):
+        if waiver.matched != matched or waiver.checked != checked:
+            changes.append((index, waiver.matched - matched, waiver.checked))
+    return changes
+
+
+def apply_waiver_changes(changes: list[tuple[int, int, bool]], settings: CheckSettings) -> None:
+    """Apply a worker's waiver changes to the session's own waivers (the report counts them)."""
+    for index, added, checked in changes:
+        waiver = settings.waivers[index]
+        waiver.matched += added
+        waiver.checked = waiver.checked or checked
 
 
 def send(fd: int, message: dict[str, Any]) -> None:

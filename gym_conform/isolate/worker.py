@@ -21,7 +21,15 @@ from gym_conform.checks import REGISTRY
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import GymConformError, Location, Problem
-from gym_conform.isolate.protocol import FAILED, PASSED, SKIPPED, Outcome, send, settings_from_json
+from gym_conform.isolate.protocol import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    Outcome,
+    send,
+    settings_from_json,
+    waiver_changes,
+)
 from gym_conform.server import watch
 
 DUMP_SIGNAL = signal.SIGUSR1
@@ -53,6 +61,7 @@ def run_check(ctx: FolderContext, check_id: str) -> Outcome:
     if check is None:
         return Outcome(FAILED, summary=f"unknown check {check_id!r}", problems=[_bug(f"unknown check {check_id!r}")])
     first_note = len(ctx.notes)
+    before = [(waiver.matched, waiver.checked) for waiver in ctx.settings.waivers]
     try:
         check.run(ctx)
         outcome = Outcome(PASSED)
@@ -73,6 +82,7 @@ def run_check(ctx: FolderContext, check_id: str) -> Outcome:
         )
         outcome = Outcome(FAILED, summary=f"the check {check_id} crashed", problems=[problem])
     outcome.notes = ctx.notes[first_note:]
+    outcome.waivers = waiver_changes(before, ctx.settings)
     return outcome
 
 

@@ -63,7 +63,10 @@ class CheckItem(pytest.Item):
 
     def _run_in_worker(self, worker: CheckWorker) -> None:
         """Run the check in the folder's child process and report its outcome as if it had run here."""
+        from gym_conform.isolate.protocol import apply_waiver_changes
+
         outcome = worker.run(self.check.id)
+        apply_waiver_changes(outcome.waivers, self.context.settings)
         self.notes = list(outcome.notes)
         self.context.notes.extend(outcome.notes)
         if outcome.outcome == "skipped":
