@@ -117,10 +117,16 @@ def rollout_line(
 
 
 def row_of(rollout: Mapping[str, Any], *, verify_extras: Collection[str] = ()) -> dict:
-    """Return the row a rollout was made from: without response, reward, `_ng_*` keys and `verify_extras`.
+    """Return the row a rollout was made from: without response, reward, `_ng_*` keys, `verify_extras`, null params.
 
     `verify_extras` are the keys verify adds besides the reward (e.g. the fields its response model declares
     that its request model does not); the caller knows them, a rollout line does not say.
     """
     drop = set(_ADDED_BY_ROLLOUT) | set(verify_extras)
-    return {k: v for k, v in rollout.items() if k not in drop and not k.startswith(NG_PREFIX)}
+    row = {k: v for k, v in rollout.items() if k not in drop and not k.startswith(NG_PREFIX)}
+    params = row.get("responses_create_params")
+    if isinstance(params, dict):
+        # A rollout line dumps every create param, unset ones as null; the row it came from left them out, and
+        # NeMo Gym 0.7.0 refuses null where it has a default (parallel_tool_calls, tool_choice).
+        row["responses_create_params"] = {k: v for k, v in params.items() if v is not None}
+    return row

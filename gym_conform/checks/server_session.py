@@ -18,7 +18,18 @@ from gym_conform.server import ServerClient
 RCP = "responses_create_params"
 RESPONSE = "response"
 # Fixed envelope fields, so two calls with the same output send byte-identical requests.
-RESPONSE_ENVELOPE = {"id": "resp_gym_conform", "created_at": 0.0, "model": "gym-conform", "status": "completed"}
+# parallel_tool_calls, tool_choice and tools are required in an OpenAI Response (NeMo Gym's model refuses one
+# without them), and every model server sends them.
+RESPONSE_ENVELOPE = {
+    "id": "resp_gym_conform",
+    "created_at": 0.0,
+    "model": "gym-conform",
+    "object": "response",
+    "status": "completed",
+    "parallel_tool_calls": True,
+    "tool_choice": "auto",
+    "tools": [],
+}
 _NON_FINITE_JSON = "Out of range float values are not JSON compliant"
 # The client's verify error reads "POST /verify returned HTTP <status>: <body>".
 _HTTP_STATUS = re.compile(r"returned HTTP (\d{3}): (.*)", re.DOTALL)

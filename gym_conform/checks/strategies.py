@@ -199,15 +199,37 @@ def _tools() -> st.SearchStrategy[list[dict]]:
         | st.just({"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]})
     )
     tool = st.fixed_dictionaries(
-        {"type": st.just("function"), "name": st.from_regex(r"[a-z_]{1,12}", fullmatch=True), "parameters": parameters},
-        optional={"description": st.text(max_size=20), "strict": st.booleans()},
+        # `strict` is required (it may be null) in OpenAI's function tool, and so in NeMo Gym 0.7.0's.
+        {
+            "type": st.just("function"),
+            "name": st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+            "parameters": parameters,
+            "strict": st.none() | st.booleans(),
+        },
+        optional={"description": st.text(max_size=20)},
     )
     return st.lists(tool, max_size=3)
 
 
+# Where our row model is looser than NeMo Gym 0.7.0's (OpenAI's typed params), valid rows take values both accept:
+# no null where 0.7.0 has a default, OpenAI's `include` names, typed `prompt`, `text`, `tool_choice`.
+_INCLUDABLE = ("file_search_call.results", "message.input_image.image_url", "reasoning.encrypted_content")
+_AGREED_WITH_070 = {
+    "parallel_tool_calls": st.booleans(),
+    "tool_choice": st.sampled_from(["none", "auto", "required"])
+    | st.builds(lambda name: {"type": "function", "name": name}, st.from_regex(r"[a-z_]{1,12}", fullmatch=True)),
+    "include": st.none() | st.lists(st.sampled_from(_INCLUDABLE), max_size=2, unique=True),
+    "prompt": st.none() | st.fixed_dictionaries({"id": st.text(min_size=1, max_size=8)}),
+    "text": st.none() | st.just({"format": {"type": "text"}}),
+    "stream_options": st.none() | st.fixed_dictionaries({}, optional={"include_obfuscation": st.booleans()}),
+}
+
+
 def create_params() -> st.SearchStrategy[dict]:
     """Return valid `responses_create_params` objects generated from the ResponseCreateParams schema."""
-    return _model_dicts(ResponseCreateParams, input=_input_items(st.text(max_size=20)), tools=_tools())
+    return _model_dicts(
+        ResponseCreateParams, input=_input_items(st.text(max_size=20)), tools=_tools(), **_AGREED_WITH_070
+    )
 
 
 def valid_rows(rows: Sequence[dict]) -> st.SearchStrategy[dict]:

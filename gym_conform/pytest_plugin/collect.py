@@ -88,7 +88,7 @@ def close_context(collector: pytest.Collector) -> None:
 
 
 def own_tests_blocked(collector: pytest.Collector) -> str | None:
-    """Return why the folder's own tests must not be imported here: its app.py fails to import (in a child).
+    """Return why the folder's own tests must not be imported here: its app.py exits, crashes or hangs (in a child).
 
     The folder's tests import app.py into this session, so an app.py that exits, crashes or hangs at import
     would end the session (INTERNALERROR, or no summary at all); a worker tries the import first.
@@ -100,7 +100,8 @@ def own_tests_blocked(collector: pytest.Collector) -> str | None:
     outcome = worker.run("import")
     # The workers of all folders would otherwise stay up until their checks run, after the whole collection.
     worker.close()
-    if outcome.outcome != "failed":
+    # Exceptions at import are pytest's collection errors as usual; an exit, a crash or a hang would end the session.
+    if not outcome.fatal and not any(problem.code == "server.exit" for problem in outcome.problems):
         return None
     first = outcome.problems[0].message if outcome.problems else outcome.summary
     return f"its tests were not collected: the server does not import ({first}); see its `import` check"

@@ -21,6 +21,7 @@ from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load
 from gym_conform.core.config.schema import ServerInstance, parse_server_instances
 from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound, ServerError, collect
 from gym_conform.server.base import ResourcesServer, ResourcesServerConfig
+from gym_conform.server.upstream import UpstreamServer, adapter_for, is_upstream_server_class
 from gym_conform.server.watch import STARTUP, watched
 
 RESOURCES_SERVERS_DIR = "resources_servers"
@@ -73,6 +74,9 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None) -> Load
     with watched(STARTUP, f"the import of {app_path.name}", path=app_path):
         module = _import_app(folder, app_path)
     server_class = _server_class(module, app_path)
+    if issubclass(server_class, UpstreamServer):
+        # NeMo Gym's ServerClient carries the merged config (other servers' addresses, shared keys).
+        server_class.global_config = cfg.data
     config = _build_config(server_class, instance, cfg)
     try:
         with watched(STARTUP, f"{server_class.__name__}(config)", path=app_path):
@@ -279,6 +283,13 @@ def _import_error(error: BaseException, app_path: Path) -> ServerError:
             location=_location_in(error, app_path),
             hint="check the imported name exists in that module (and its version in requirements.txt)",
         )
+    if isinstance(error, SystemExit):
+        return ServerError(
+            f"importing {app_path.name} raised SystemExit: {error}",
+            code="server.exit",
+            location=_location_in(error, app_path),
+            hint="a server must never exit its process: raise an exception instead (its tests import it too)",
+        )
     return ServerError(
         f"importing {app_path.name} raised {type(error).__name__}: {error}",
         code="server.import_failed",
@@ -310,11 +321,15 @@ def _server_class(module: types.ModuleType, app_path: Path) -> type[ResourcesSer
     if len(leaves) == 1:
         return leaves[0]
     if not leaves:
+        upstream = _upstream_class(module)
+        if upstream is not None:
+            return adapter_for(upstream)
         raise ServerError(
             f"{app_path.name} defines no subclass of gym_conform.server.ResourcesServer",
             code="server.no_class",
             location=Location(path=str(app_path)),
-            hint="define `class MyServer(ResourcesServer)` with an async verify() in this file",
+            hint="define `class MyServer(ResourcesServer)` with an async verify() in this file (or a NeMo Gym "
+            "`SimpleResourcesServer` subclass, with nemo_gym installed)",
         )
     names = ", ".join(sorted(cls.__name__ for cls in leaves))
     raise ServerError(
@@ -324,6 +339,13 @@ def _server_class(module: types.ModuleType, app_path: Path) -> type[ResourcesSer
         hint="keep one server class per app.py: move the others to their own folders, or make them bases "
         "of the one that is served",
     )
+
+
+def _upstream_class(module: types.ModuleType) -> type | None:
+    """Return the one NeMo Gym server class (SimpleResourcesServer subclass) `module` defines, if there is one."""
+    defined = [v for v in vars(module).values() if is_upstream_server_class(v) and v.__module__ == module.__name__]
+    leaves = [cls for cls in defined if not any(other is not cls and issubclass(other, cls) for other in defined)]
+    return leaves[0] if len(leaves) == 1 else None
 
 
 def _build_config(

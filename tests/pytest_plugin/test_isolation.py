@@ -23,10 +23,12 @@ SERVER_CHECKS = ("import", "row_fields", "replay", "fuzz_rows", "fuzz_verify", "
 BOXED = 'reward = 1.0 if text.strip() == "\\\\boxed{" + body.expected_answer + "}" else 0.0'
 
 
-def plant(repo, name: str, *, at_import: str = "", in_verify: str = "") -> None:
+def plant(repo, name: str, *, at_import: str = "", in_verify: str = "", own_tests: bool = True) -> None:
     """Create `name` with `at_import` at module level of app.py and `in_verify` at the top of verify, and tests/."""
     folder = repo.server(name)
     (folder / "app.py").write_text(at_import + "\n" + app((in_verify + "\n" if in_verify else "") + BOXED))
+    if not own_tests:
+        return
     (folder / "tests").mkdir()
     own_test = f"from resources_servers.{name}.app import AlphaServer\n\n\ndef test_it():\n    assert AlphaServer\n"
     (folder / "tests" / f"test_{name}.py").write_text(own_test)
@@ -48,7 +50,7 @@ def only_problem(check: dict) -> dict:
 
 
 IMPORT_FAULTS = {
-    "exits": ("import sys; sys.exit(3)", "server.import_failed", "raised SystemExit: 3"),
+    "exits": ("import sys; sys.exit(3)", "server.exit", "raised SystemExit: 3"),
     "quits": ("import os; os._exit(7)", "server.crashed", "exited with code 7 during the import of app.py"),
     "segfaults": (SEGFAULT, "server.crashed", "was killed by SIGSEGV during the import of app.py"),
     "hangs": (HANG, "server.hang", "did not finish within 8 s (--gym-startup-timeout) during the import of app.py"),
@@ -116,10 +118,11 @@ def test_a_fault_in_verify_fails_each_check_that_hits_it_and_every_check_gets_a_
 
 
 def test_runaway_memory_at_import_is_a_memory_error_of_that_server(repo):
-    plant(repo, "eats", at_import=EATER)
-    plant(repo, "beta")
+    plant(repo, "eats", at_import=EATER, own_tests=False)
+    plant(repo, "beta", own_tests=False)
 
-    repo.run(*CI, *FAST, "--gym-server-memory", "1500", subprocess=True)
+    # A generous time limit: filling 1.5 GB takes a while on a loaded machine, and this is about memory.
+    repo.run(*CI, "--gym-startup-timeout", "120", "--gym-server-memory", "1500", subprocess=True)
 
     checks = outcomes(repo)
     problem = only_problem(checks["eats"]["import"])
@@ -130,7 +133,7 @@ def test_runaway_memory_at_import_is_a_memory_error_of_that_server(repo):
 
 @pytest.mark.parametrize("mode", ["in-process", "child"])
 def test_a_conforming_server_passes_in_either_mode(repo, mode):
-    plant(repo, "beta")
+    plant(repo, "beta", own_tests=False)
 
     result = repo.run(*CI, "--gym-server-mode", mode)
 
