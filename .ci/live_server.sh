@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Start a real third-party OpenAI-compatible server (Hugging Face `transformers serve`) on loopback, serving the
-# tiny offline models of ../shared/live_server, in a virtualenv of its own (torch never enters the package's).
+# tiny offline models made by .ci/live_server/create_tiny_model.py, in a virtualenv of its own (torch never enters the package's).
 # Usage: .ci/live_server.sh start DIR   -> prints "base_url=http://127.0.0.1:PORT/v1" when /health answers
 #        .ci/live_server.sh stop DIR
 set -euo pipefail
 action=$1
 live=$(realpath -m "$2")
 here=$(cd "$(dirname "$0")/.." && pwd)
-recipe="$here/../shared/live_server"
+recipe="$here/.ci/live_server"
 
 stop_server() {
   if [ -f "$live/server.pid" ]; then

@@ -2,7 +2,7 @@
 """Benchmark `ng_prepare_data +mode=train_preparation` against a naive loop on the tutorial's OpenMath data.
 
 For each size (default 100k and 1M rows, 1,000 of them validation) this generates the data once with
-shared/bench/make_openmath.py, then runs, alternately, `ng_prepare_data` (full validation, metrics,
+bench/make_openmath.py, then runs, alternately, `ng_prepare_data` (full validation, metrics,
 sidecars, collation) and the naive loop (json.loads, add agent_ref, json.dumps per row; no validation,
 no metrics), each in its own process. It prints the median wall time of each, their ratio, the peak RSS
 of each process tree (from the OS, `wait4`) and rows/s, checks once that both wrote the same bytes, and
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-GENERATOR = REPO.parent / "shared" / "bench" / "make_openmath.py"
+GENERATOR = REPO / "bench" / "make_openmath.py"
 MODEL_CONFIG = REPO / "responses_api_models" / "vllm_model" / "configs" / "vllm_model_for_training.yaml"
 TUTORIAL_CONFIG = REPO / "tests" / "cli" / "tutorial_openmathinstruct2.yaml"
 AGENT = "math_with_judge_simple_agent"

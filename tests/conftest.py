@@ -1,4 +1,4 @@
-"""Shared fixtures: the repo and shared/ locations, and running console scripts as a user would."""
+"""Shared fixtures: the repo and its test-fixture locations, and running console scripts as a user would."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+# Every file a test reads lives in the repository: a clone has no ../shared/.
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+VLLM_REPLIES = FIXTURES / "vllm_0.26_replies.json"
+MAKE_OPENMATH = REPO_ROOT / "bench" / "make_openmath.py"
 BIN = Path(sys.executable).parent
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED, dataset_yaml, math_row, read_jsonl, run_script, tiny_config, write_jsonl
+from tests.conftest import MAKE_OPENMATH, dataset_yaml, math_row, read_jsonl, run_script, tiny_config, write_jsonl
 
 MODEL_CONFIG = "responses_api_models/vllm_model/configs/vllm_model_for_training.yaml"
 MULTI_STEP_CONFIG = "resources_servers/example_multi_step/configs/example_multi_step.yaml"
@@ -56,9 +56,7 @@ def test_quick_start_leaves_committed_metrics_untouched(workspace: Path) -> None
 
 
 def test_tutorial_train_preparation(workspace: Path) -> None:
-    make = SHARED / "bench" / "make_openmath.py"
-    if not make.exists():
-        pytest.skip(f"{make} is not present on this machine")
+    make = MAKE_OPENMATH
     subprocess.run([sys.executable, str(make), "2000", str(workspace)], check=True, capture_output=True)
     tutorial_yaml = (Path(__file__).parent / "tutorial_openmathinstruct2.yaml").read_text()
     (workspace / "resources_servers/math_with_judge/configs/openmathinstruct2.yaml").write_text(tutorial_yaml)

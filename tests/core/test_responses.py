@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -17,8 +16,8 @@ from gym_conform.core.responses import (
     message_item,
     reasoning_item,
 )
+from tests.conftest import VLLM_REPLIES
 
-VLLM_REPLIES = Path(__file__).parents[2].parent / "shared" / "live_server" / "vllm_0.26_replies.json"
 TOKENS = {"prompt_token_ids": [1, 2], "generation_token_ids": [3], "generation_log_probs": [-0.5]}
 WEATHER_TOOL = {
     "type": "function",
@@ -169,8 +168,6 @@ def test_function_tool_is_strict_and_unknown_tool_types_get_one_error():
 
 
 def load_vllm_reply() -> dict:
-    if not VLLM_REPLIES.is_file():
-        pytest.skip(f"real vLLM replies not found at {VLLM_REPLIES}")
     return json.loads(VLLM_REPLIES.read_text())["responses_tools"]
 
 

@@ -1,6 +1,6 @@
 """The live checks against a real third-party OpenAI-compatible server: Hugging Face `transformers serve`.
 
-.ci/run starts the server with .ci/live_server.sh (the tiny offline models of ../shared/live_server) and
+.ci/run starts the server with .ci/live_server.sh (the tiny offline models of .ci/live_server) and
 exports its URL; without GYM_CONFORM_LIVE_BASE_URL these tests skip.
 """
 

@@ -15,7 +15,7 @@ from gym_conform.core.metrics.dataset_metrics import json_word_count, user_turns
 from gym_conform.core.rows import check_row
 from gym_conform.prepare.canonical import count_strings
 from gym_conform.prepare.quickcheck import quick_params
-from tests.conftest import REPO_ROOT, SHARED
+from tests.conftest import MAKE_OPENMATH, REPO_ROOT
 
 TEXT = st.text(alphabet=st.sampled_from(list('ab  \t\n"\\/é😀\x00\x7f\ud800')), max_size=12)
 SCALARS = st.one_of(
@@ -118,9 +118,7 @@ def test_shipped_example_rows_agree():
 
 
 def test_openmath_rows_agree_and_are_quick(tmp_path: Path):
-    make = SHARED / "bench" / "make_openmath.py"
-    if not make.exists():
-        pytest.skip(f"{make} is not present on this machine")
+    make = MAKE_OPENMATH
     subprocess.run([sys.executable, str(make), "400", str(tmp_path)], check=True, capture_output=True)
     for line in (tmp_path / "train.jsonl").read_text(encoding="utf-8").splitlines():
         assert assert_agrees(json.loads(line)["responses_create_params"])

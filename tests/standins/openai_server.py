@@ -1,6 +1,6 @@
 """A scripted stand-in of vLLM 0.26's OpenAI-compatible server, served over real HTTP on 127.0.0.1.
 
-Replies have exactly the shapes vLLM 0.26.0 sends (recorded in shared/live_server/vllm_0.26_replies.json):
+Replies have exactly the shapes vLLM 0.26.0 sends (recorded in tests/fixtures/vllm_0.26_replies.json):
 build them with `chat_completion`, `tool_call`, `token_logprobs`, `responses_object`, `error_body` and
 `context_length_error`. Each request to a scripted route takes the next `Reply` queued for its path by
 `script()` (a reply, or a function of the recorded request returning one); with the queue empty,

@@ -6,13 +6,13 @@ import asyncio
 import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from gym_conform.agent.model import ModelClient
 from gym_conform.errors import ProblemsFound, ServerError
 from gym_conform.models.vllm import VLLMModelClient, VLLMModelConfig
+from tests.conftest import VLLM_REPLIES
 from tests.standins.openai_server import (
     RESPONSES_PATH,
     TOKENIZE_PATH,
@@ -28,7 +28,6 @@ from tests.standins.openai_server import (
     tool_call,
 )
 
-REPLIES_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "live_server" / "vllm_0.26_replies.json"
 SECRET = "sk-test-d41d8cd98f00b204"
 WEATHER_TOOL = {
     "type": "function",
@@ -398,9 +397,7 @@ def _shape(value):
 
 
 def test_the_stand_in_replies_in_the_recorded_vllm_shapes():
-    if not REPLIES_PATH.is_file():
-        pytest.skip(f"recorded vLLM replies not found at {REPLIES_PATH}")
-    recorded = json.loads(REPLIES_PATH.read_text(encoding="utf-8"))
+    recorded = json.loads(VLLM_REPLIES.read_text(encoding="utf-8"))
     tool = {"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["parameters"]}
     built = {
         "chat_plain": chat_completion("Hello from the tiny model."),

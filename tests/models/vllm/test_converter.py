@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,8 @@ from gym_conform.core.responses import Response, function_call_item, message_ite
 from gym_conform.errors import ProblemsFound, ServerError
 from gym_conform.models.vllm import converter
 from gym_conform.models.vllm.config import VLLMModelConfig
+from tests.conftest import VLLM_REPLIES
 
-REPLIES_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "live_server" / "vllm_0.26_replies.json"
 WEATHER_TOOL = {
     "type": "function",
     "name": "get_weather",
@@ -26,10 +25,8 @@ WEATHER_TOOL = {
 
 @pytest.fixture(scope="module")
 def recorded() -> dict:
-    """The real vLLM 0.26.0 replies from shared/live_server."""
-    if not REPLIES_PATH.is_file():
-        pytest.skip(f"recorded vLLM replies not found at {REPLIES_PATH}")
-    return json.loads(REPLIES_PATH.read_text(encoding="utf-8"))
+    """The real vLLM 0.26.0 replies (tests/fixtures/vllm_0.26_replies.json)."""
+    return json.loads(VLLM_REPLIES.read_text(encoding="utf-8"))
 
 
 def cfg(**fields) -> VLLMModelConfig:
