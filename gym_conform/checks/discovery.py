@@ -1,7 +1,7 @@
 """Find the folders to check: resources servers (`configs/*.yaml` declaring one) and 0.7.0 environments.
 
 An environment (`environments/<name>/`: `config.yaml` or `config_*.yaml`, `data/`, maybe `manifest.yaml`)
-pairs a resources server with an agent and datasets. Discovery only reads YAML (with `yaml.safe_load`); it
+pairs a resources server with an agent and datasets. Discovery only reads YAML (with a safe loader); it
 never imports a server's code.
 """
 
@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import yaml
+
+from gym_conform.core.yaml_safe import safe_load
 
 DEFAULT_ROOT_NAME = "resources_servers"
 ENVIRONMENTS_ROOT_NAME = "environments"
@@ -49,7 +51,7 @@ def is_environment_folder(folder: Path) -> bool:
 def _is_config(path: Path) -> bool | None:
     """Return whether a YAML file has server blocks or `config_paths` (None: unreadable)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     if not isinstance(data, dict):
@@ -62,7 +64,7 @@ def _is_config(path: Path) -> bool | None:
 def declares_resources_server(path: Path) -> bool | None:
     """Return whether a YAML file has a top-level block with a `resources_servers` key (None: unreadable)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return isinstance(data, dict) and any(
