@@ -29,6 +29,12 @@ class CheckItem(pytest.Item):
         self.problems: list[Problem] = []
         self.notes: list[str] = []
         self.add_marker(LEVEL_MARKERS[check.level])
+        # Plain-text properties: every report carries them, and JUnit XML writes them into the testcase.
+        self.user_properties += [
+            ("gym_server", context.display),
+            ("gym_check", check.id),
+            ("gym_level", check.level.label),
+        ]
 
     def runtest(self) -> None:
         """Run the check; CheckSkipped becomes a pytest skip, problems are kept for the reports."""
