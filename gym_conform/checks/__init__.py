@@ -120,11 +120,19 @@ _BUILT_IN = [
         "server_contract:check_contract_gold",
     ),
     (
+        "reward_hacking",
+        Level.SERVER,
+        "for every example row, no degenerate answer (empty, echoed prompt, all options, claims, ...) wins",
+        "server_probes:check_reward_hacking",
+    ),
+    (
         "live",
         Level.LIVE,
         "every example row, run against the live model and verified, ends without errors",
         "live:check_live",
     ),
 ]
+# Checks beyond NeMo Gym's own rules, run only with --gym-strict.
+STRICT_CHECKS = frozenset({"leakage"})
 for _id, _level, _title, _target in _BUILT_IN:
-    register(Check(id=_id, level=_level, title=_title, code=f"{_PACKAGE}.{_target}"))
+    register(Check(id=_id, level=_level, title=_title, code=f"{_PACKAGE}.{_target}", strict=_id in STRICT_CHECKS))

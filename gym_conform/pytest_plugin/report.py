@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from gym_conform.pytest_plugin.items import CheckItem, locate_skip_at_folder, sh
 
 if TYPE_CHECKING:
     from gym_conform.checks.context import FolderContext
+    from gym_conform.checks.rules import Waiver
     from gym_conform.live.summary import LiveSummary
 
 REPORT_VERSION = 1
@@ -107,6 +108,7 @@ def attach_result(item: pytest.Item, report: pytest.TestReport) -> None:
         result["problems"] = [problem_json(p, item.config.rootpath) for p in item.problems]
     if report.when == "call":
         result["notes"] = list(item.notes)
+        result["waivers"] = [list(use) for use in item.waiver_use]
         live = _live_summary(item.context) if item.check.id == "live" else None
         if live is not None:
             result["live"] = live.to_json()
@@ -124,12 +126,14 @@ def take_result(report: pytest.TestReport) -> dict[str, Any] | None:
 
 
 class ResultBook:
-    """The check items of a session, in collection order, with their outcomes and durations."""
+    """The check items of a session, in collection order, with their outcomes and durations; the waivers' use."""
 
-    def __init__(self) -> None:
+    def __init__(self, waivers: Sequence[Waiver] = ()) -> None:
         self.records: dict[str, CheckRecord] = {}
         self.order: dict[str, int] = {}
         self.written_to: Path | None = None
+        # Copies counted from the reports alone: the checks' own copies live in whichever process ran them.
+        self.waivers: list[Waiver] = [replace(waiver, matched=0, checked=False) for waiver in waivers]
 
     def add_items(self, items: Iterable[pytest.Item]) -> None:
         """Track every selected check item (so one that never runs is reported as not run) and their order."""
@@ -153,6 +157,9 @@ class ResultBook:
             record = self.records[report.nodeid] = CheckRecord.from_result(report.nodeid, result)
         if result is not None:
             record.update(result)
+            for index, matched, checked in result.get("waivers", []):
+                self.waivers[index].matched += matched
+                self.waivers[index].checked |= checked
         record.duration += float(getattr(report, "duration", 0.0) or 0.0)
         if report.skipped:
             record.outcome = "skipped"
@@ -212,7 +219,10 @@ class ResultBook:
             "slowest": [{"nodeid": r.nodeid, "duration": round(r.duration, 4)} for r in self.slowest()],
             "exit_status": int(exitstatus),
         }
-        return {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        report = {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        if self.waivers:
+            report["waivers"] = [waiver.to_json() for waiver in self.waivers]
+        return report
 
     def write(self, path: Path, level: Level, exitstatus: int) -> None:
         """Write the JSON report atomically; a path that cannot be written is a warning, not a crashed session."""

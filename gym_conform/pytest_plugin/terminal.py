@@ -85,6 +85,11 @@ def footer_lines(book: ResultBook, level: Level) -> list[str]:
             f"{len(gated)} check(s) above --gym-level {level.label} were skipped; "
             "run at a higher level to include them."
         )
+    for waiver in book.waivers:
+        state = "STALE, matched nothing" if waiver.stale else f"matched {waiver.matched} problem(s)"
+        if not waiver.checked:
+            state = "its check did not run"
+        lines.append(f"waiver {waiver.key} ({waiver.source}: {waiver.reason}): {state}")
     if book.written_to is not None:
         lines.append(f"JSON report: {book.written_to}")
     return lines

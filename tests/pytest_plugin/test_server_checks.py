@@ -12,6 +12,7 @@ from tests.pytest_plugin.conftest import match_lines
 
 SERVER_CHECKS = (
     "import", "row_fields", "replay", "verifier_cases", "fuzz_rows", "fuzz_verify", "contract_empty", "contract_gold",
+    "reward_hacking",
 )  # fmt: skip
 STATIC_CHECKS = ("config", "license", "readme", "example_data", "example_metrics", "example_rollouts")
 CI = ("--gym-hypothesis-profile", "gym-conform-ci")
@@ -102,16 +103,17 @@ def test_a_verify_returning_nan_on_empty_output_fails_fuzz_verify_and_contract_e
     )
 
 
-def test_a_nondeterministic_verify_fails_fuzz_verify_only(repo):
+def test_a_nondeterministic_verify_fails_fuzz_verify_and_reward_hacking_only(repo):
     serve(
         repo, "reward = 1.0 if text == '\\\\boxed{' + body.expected_answer + '}' else random.random() if text else 0.0"
     )
 
     _, checks = run_with_report(repo)
 
-    assert failed(checks) == {"fuzz_verify"}
+    assert failed(checks) == {"fuzz_verify", "reward_hacking"}
     (problem,) = checks["fuzz_verify"]["problems"]
     assert problem["code"] == "fuzz_verify.nondeterministic"
+    assert {p["code"] for p in checks["reward_hacking"]["problems"]} == {"reward_hacking.nondeterministic"}
     assert counterexample(checks["fuzz_verify"])["response"]["output"]
 
 
