@@ -50,7 +50,10 @@ def run(repo, tag: str, *args: str) -> tuple[pytest.RunResult, dict, Path]:
 
 def test_two_workers_report_what_one_process_reports(repo):
     serve(repo)  # alpha: every server check runs (and passes)
-    beta = repo.server("beta", train_license="Apache-2.0", metrics=False)
+    beta = repo.server("beta", train_license="Apache-2.0", metrics=False, readme=None)
+    repo.pytester.makeini(
+        "[pytest]\ngym_waive =\n    beta::readme  written later\n    alpha::example_data  not needed\n"
+    )
     metrics = beta / "data" / "example_metrics.json"
 
     plain, plain_report, _ = run(repo, "plain", "--gym-update-metrics")
@@ -68,7 +71,13 @@ def test_two_workers_report_what_one_process_reports(repo):
     assert failed == {"resources_servers/beta::license", "resources_servers/beta::import"}
     notes = {c["id"]: c["notes"] for s in spread_report["servers"] for c in s["checks"] if c["notes"]}
     (note,) = notes.pop("example_metrics")
-    assert note.startswith("created resources_servers/beta/data/example_metrics.json from ") and not notes
+    assert note.startswith("created resources_servers/beta/data/example_metrics.json from ")
+    assert notes.pop("readme")[0].startswith("waived by tox.ini gym_waive (beta::readme: written later): ")
+    assert not notes
+    assert [(w["waiver"], w["matched"], w["status"]) for w in spread_report["waivers"]] == [
+        ("beta::readme", 1, "used"),
+        ("alpha::example_data", 0, "stale"),
+    ]
     assert summary_table(spread.stdout.str()) == summary_table(plain.stdout.str())
     assert any(line.startswith("resources_servers/alpha ") and _TIME.search(line) for line in spread.outlines)
     assert any(line.startswith("slowest checks: resources_servers/") for line in spread.outlines)
