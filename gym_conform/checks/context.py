@@ -24,6 +24,7 @@ from gym_conform.core.config.schema_datasets import AnyDatasetConfig, validate_d
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.rows import check_row
+from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
@@ -403,7 +404,7 @@ class FolderContext:
 def is_overlay(path: Path) -> bool:
     """Return whether a config's resources-server blocks all lack `entrypoint` (it overrides another config)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     if not isinstance(data, dict):
