@@ -72,6 +72,18 @@ _BUILT_IN = [
         "static_data:check_leakage",
     ),
     (
+        "train_overlap",
+        Level.STATIC,
+        "no train row repeats an example or validation task (exactly, or up to whitespace and case)",
+        "static_hygiene:check_train_overlap",
+    ),
+    (
+        "license_consistency",
+        Level.STATIC,
+        "each train/validation dataset's YAML license is the one the README's licensing section names",
+        "static_hygiene:check_license_consistency",
+    ),
+    (
         "import",
         Level.SERVER,
         "the server's app.py imports and its class builds from the config",
@@ -124,6 +136,12 @@ _BUILT_IN = [
         Level.SERVER,
         "for every example row, no degenerate answer (empty, echoed prompt, all options, claims, ...) wins",
         "server_probes:check_reward_hacking",
+    ),
+    (
+        "floors",
+        Level.SERVER,
+        'no trivial policy (echo, copy a row field, first option, "yes") reaches the top reward; no gold in prompts',
+        "server_floors:check_floors",
     ),
     (
         "live",
