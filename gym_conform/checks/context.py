@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import yaml
+
 from gym_conform.checks.base import CheckSkipped, Level
 from gym_conform.checks.discovery import RESOURCES_SERVER_TYPE, config_files, declares_resources_server
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
@@ -25,6 +27,7 @@ from gym_conform.core.rows import check_row
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
+    from gym_conform.checks.rules import Waiver
     from gym_conform.server.loader import LoadedServer
 
 AGENT_SERVER_TYPE = "responses_api_agents"
@@ -48,6 +51,9 @@ class CheckSettings:
     live_repeats: int = 1
     save_rollouts: Path | None = None
     live_concurrency: int = 32
+    strict: bool = False
+    update_expected: bool = False
+    waivers: list[Waiver] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ class FolderContext:
         self._cache: dict[Any, tuple[bool, Any]] = {}
         self._cleanups: list[Callable[[], object]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._needs: dict[Path, list[Problem]] = {}
 
     def __repr__(self) -> str:
         return f"FolderContext({self.display!r}, level={self.settings.level.label})"
@@ -252,12 +259,31 @@ class FolderContext:
         return next((path for path in files if declares_resources_server(path)), files[0])
 
     def load_config_file(self, path: Path) -> LoadedConfig:
-        """Load one config file as NeMo Gym would for data preparation (no model config needed)."""
+        """Load one config file as NeMo Gym would for data preparation (no model config needed).
+
+        Values left to the user (`???`, `${oc.env:VAR}`, keys env.yaml sets) become placeholders and
+        `needs(path)` lists them. An overlay (a config whose resources-server block has no `entrypoint`) is
+        loaded on top of the primary config, as it is meant to be passed.
+        """
 
         def load() -> LoadedConfig:
-            return load_config({"config_paths": [str(path)]}, initial=NO_MODEL_DEFAULTS, roots=self.read_roots)
+            needs: list[ConfigError] = []
+            paths = [str(path)]
+            primary = self.primary_config_file
+            if Path(path) != primary and is_overlay(Path(path)):
+                paths = [str(primary), str(path)]
+            try:
+                return load_config(
+                    {"config_paths": paths}, initial=NO_MODEL_DEFAULTS, roots=self.read_roots, needs=needs
+                )
+            finally:
+                self._needs[Path(path)] = [problem for error in needs for problem in error.problems]
 
         return self._memo(("config", Path(path)), load)
+
+    def needs(self, path: Path) -> list[Problem]:
+        """Return what loading a config file needs from its user (`config.needs_value`); [] when nothing."""
+        return list(self._needs.get(Path(path), []))
 
     @property
     def config(self) -> LoadedConfig:
@@ -374,17 +400,38 @@ class FolderContext:
             raise first_error
 
 
+def is_overlay(path: Path) -> bool:
+    """Return whether a config's resources-server blocks all lack `entrypoint` (it overrides another config)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    blocks = [
+        fields
+        for block in data.values()
+        if isinstance(block, dict) and isinstance(block.get(RESOURCES_SERVER_TYPE), dict)
+        for fields in block[RESOURCES_SERVER_TYPE].values()
+    ]
+    return bool(blocks) and all(isinstance(fields, dict) and "entrypoint" not in fields for fields in blocks)
+
+
 def _dataset_entries(cfg: LoadedConfig, path: Path) -> Iterator[DatasetEntry]:
-    """Yield the dataset entries of every agent block of a loaded config, in config order."""
+    """Yield the dataset entries of every agent and resources-server block of a loaded config, in config order.
+
+    0.7.0 declares datasets on the resources-server block too (rows route to the agent that uses that server).
+    """
     for name, block in cfg.data.items():
         if name in RESERVED_TOP_LEVEL_KEYS or not isinstance(block, dict):
             continue
-        implementations = block.get(AGENT_SERVER_TYPE)
-        if not isinstance(implementations, dict):
-            continue
-        for implementation, fields in implementations.items():
-            datasets = fields.get("datasets") if isinstance(fields, dict) else None
-            for index, raw in enumerate(datasets if isinstance(datasets, list) else []):
-                key_path = (name, AGENT_SERVER_TYPE, implementation, "datasets", index)
-                model, _ = validate_dataset(raw)
-                yield DatasetEntry(path, name, key_path, cfg.locate(key_path), raw, model)
+        for server_type in (AGENT_SERVER_TYPE, RESOURCES_SERVER_TYPE):
+            implementations = block.get(server_type)
+            if not isinstance(implementations, dict):
+                continue
+            for implementation, fields in implementations.items():
+                datasets = fields.get("datasets") if isinstance(fields, dict) else None
+                for index, raw in enumerate(datasets if isinstance(datasets, list) else []):
+                    key_path = (name, server_type, implementation, "datasets", index)
+                    model, _ = validate_dataset(raw)
+                    yield DatasetEntry(path, name, key_path, cfg.locate(key_path), raw, model)

@@ -11,6 +11,7 @@ from gym_conform.checks.discovery import RESOURCES_SERVER_TYPE
 from gym_conform.core.config.loader import LoadedConfig
 from gym_conform.core.config.schema import RESERVED_TOP_LEVEL_KEYS
 from gym_conform.core.config.sourcemap import load_yaml
+from gym_conform.core.config.unset import UNSET_MARK
 from gym_conform.errors import GymConformError, Location, Problem
 
 LICENSE_CODE_PREFIX = "license."
@@ -38,9 +39,13 @@ def check_config(ctx: FolderContext) -> None:
         except GymConformError as error:
             problems += error.problems
             continue
+        finally:
+            problems += ctx.needs(path)  # notes, not failures (checks/rules.py)
         loaded.append((path, cfg))
     if loaded:
         problems += _wiring_problems(ctx, loaded)
+    # A reference to a placeholder (a `???` name) is the needs note of that value, not a second problem.
+    problems = [p for p in problems if not (p.code == "config.bad_ref" and UNSET_MARK in p.message)]
     if problems:
         problems = list(dict.fromkeys(problems))
         raise CheckFailed(problems, summary=f"{len(problems)} config problem(s) in {ctx.display}/configs")

@@ -37,7 +37,7 @@ def recompute_example_metrics(ctx: FolderContext) -> dict:
     metrics = DatasetMetrics()
     for _, row in scan.rows:
         metrics.observe_row(row, entry.model.num_repeats)
-    return metrics_document(entry.model.model_dump(mode="json"), metrics)
+    return metrics_document(entry.model.metrics_fields(), metrics)
 
 
 def check_example_metrics(ctx: FolderContext) -> None:

@@ -1,4 +1,4 @@
-"""`ng_prepare_data`: validate datasets, compute their metrics and collate training files with agent_ref."""
+"""`ng_prepare_data`: validate datasets, compute their metrics and collate training files with their routing key."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from gym_conform.prepare.pipeline import prepare_data
 PROG = "ng_prepare_data"
 SUMMARY = (
     "Validate every row of the datasets that the configs declare, write <stem>_metrics.json next to each\n"
-    "dataset, and collate the rows (with agent_ref added) into <output_dirpath>/<type>.jsonl.\n"
+    "dataset, and collate the rows (with task_source or agent_ref added, see +routing) into\n"
+    "<output_dirpath>/<type>.jsonl.\n"
     "Every bad row is reported with file, line and field; a type with bad rows gets no collated file."
 )
 EXAMPLES = [

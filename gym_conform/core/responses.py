@@ -96,6 +96,31 @@ class ReasoningConfig(BaseModel):
     generate_summary: Literal["auto", "concise", "detailed"] | None = None
 
 
+class ContextManagement(BaseModel):
+    """One `context_management` entry (0.7.0 mirrors the SDK's request schema; extra keys pass as there)."""
+
+    type: str
+    compact_threshold: NonBoolInt | None = None
+
+
+class ConversationRef(BaseModel):
+    """The object form of `conversation`: the id of a stored conversation."""
+
+    id: str
+
+
+class ModerationConfig(BaseModel):
+    """The `moderation` request option."""
+
+    model: str
+
+
+class StreamOptions(BaseModel):
+    """The `stream_options` request option."""
+
+    include_obfuscation: bool | None = None
+
+
 class ResponseCreateParams(BaseModel):
     """The `responses_create_params` of a row: a non-streaming Responses API request."""
 
@@ -115,6 +140,14 @@ class ResponseCreateParams(BaseModel):
     reasoning: ReasoningConfig | None = None
     service_tier: Literal["auto", "default", "flex", "scale", "priority"] | None = None
     store: bool | None = None
+    # Added in 0.7.0 (F7), all optional.
+    context_management: list[ContextManagement] | None = None
+    conversation: str | ConversationRef | None = None
+    moderation: ModerationConfig | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    safety_identifier: str | None = None
+    stream_options: StreamOptions | None = None
     temperature: NonBoolFloat | None = None
     text: dict[str, Any] | None = None
     tool_choice: ToolChoice | None = None

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from gym_conform.prepare.shards import usable_cpus
 
 Mode = Literal["example_validation", "train_preparation"]
+Routing = Literal["auto", "task_source", "agent_ref"]
+TaskDataValidation = Literal["off", "warn", "error", "auto"]
 
 # More workers than this rarely help: the parent's ordered merge and the disk become the limit.
 MAX_DEFAULT_WORKERS = 8
@@ -65,5 +67,22 @@ class PrepareOptions(BaseModel):
         description=(
             "Processes that validate a large dataset in parallel (default: the usable CPUs, at most 8).\n"
             "1 = everything in this process, as are files under 16 MB. The output is byte-identical either way."
+        ),
+    )
+    routing: Routing = Field(
+        default="auto",
+        description=(
+            "The routing key every collated row gets. task_source: the declaring instance's name, as NeMo Gym\n"
+            "0.7.0 writes it (an agent_ref already in a row is dropped); agent_ref: {type: responses_api_agents,\n"
+            "name: <agent>}, as the 0.5 docs describe. auto: task_source for a 0.7.0-style config (an\n"
+            "environment_servers block, datasets on a resources server, or a key only 0.7.0 reads), else agent_ref."
+        ),
+    )
+    task_data_validation: TaskDataValidation = Field(
+        default="auto",
+        description=(
+            "Check rows against the owning server's task_data.py TaskData schema, read without running it.\n"
+            "error: schema violations fail the run; warn: they are printed; off: no check. auto (as NeMo Gym\n"
+            "0.7.0): error in example_validation, warn in train_preparation. Servers without task_data.py: no check."
         ),
     )

@@ -7,14 +7,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gym_conform.core.config.loader import LoadedConfig
-from gym_conform.core.config.schema import parse_server_instances
+from gym_conform.core.config.schema import ServerInstance, parse_server_config
 from gym_conform.core.files import atomic_output, atomic_write_text, display_path
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
 from gym_conform.core.metrics.document import dumps_metrics, metrics_document
-from gym_conform.errors import DataError, Location, Problem, ProblemsFound
+from gym_conform.errors import Location, Problem, ProblemsFound
 from gym_conform.prepare.fetch import bullets, ensure_local
 from gym_conform.prepare.options import MODE_DATASET_TYPES, PrepareOptions
-from gym_conform.prepare.plan import AGENT_SERVER_TYPE, DatasetJob, jobs_by_type, plan_jobs
+from gym_conform.prepare.plan import (
+    AGENT_REF,
+    AGENT_SERVER_TYPE,
+    TASK_SOURCE,
+    DatasetJob,
+    jobs_by_type,
+    plan_jobs,
+    style_070_reason,
+)
 from gym_conform.prepare.progress import ProgressLine
 from gym_conform.prepare.sidecars import Outcome, Reconciled, reconcile
 from gym_conform.prepare.workers import ScanResult, scan_job
@@ -43,29 +51,32 @@ class _DiscardOutput(Exception):
 def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print) -> PrepareSummary:
     """Run the whole preparation; raise `ProblemsFound` listing every bad row, missing file or conflict."""
     echo(title("Load and validate server instance configs"))
-    instances = parse_server_instances(cfg)
+    parsed = parse_server_config(cfg)
+    instances = parsed.instances
     agents = [i for i in instances if i.server_type == AGENT_SERVER_TYPE]
     echo(
         f"Found {len(instances)} server instance configs ({len(agents)} agent configs):"
         + bullets([f"{i.name} ({i.server_type})" for i in instances])
         + "\n"
     )
+    for problem in parsed.warnings:
+        echo("warning: " + problem.render())
+    for problem in parsed.notes:
+        echo("note: " + problem.render())
     types = MODE_DATASET_TYPES[options.mode]
     echo(f"In scope dataset types for `{options.mode}` mode: {list(types)}")
-    jobs = plan_jobs(instances, types, cfg)
+    routing = _routing(options, cfg, instances, echo)
+    jobs = plan_jobs(instances, types, cfg, routing)
+    summary = PrepareSummary()
     if not jobs:
-        raise DataError(
-            f"no dataset of type {' or '.join(types)} is declared by any agent in the configs",
-            code="data.none_in_scope",
-            location=Location(", ".join(display_path(p) for p in cfg.files) or None),
-            hint="add a `datasets:` entry to an agent (responses_api_agents) block, or pick the other +mode",
-        )
+        echo("note: " + _nothing_in_scope(types, cfg).render())
+        echo(title("Finished!"))
+        return summary
     downloads = "**WILL**" if options.should_download else "will **NOT**"
     echo(title(f"Load datasets. Missing datasets {downloads} be downloaded."))
     ensure_local(jobs, options, cfg, echo)
 
     echo(title("Validate samples, aggregate metrics and collate"))
-    summary = PrepareSummary()
     problems: list[Problem] = []
     output_dir = Path(options.output_dirpath)
     for dataset_type, type_jobs in jobs_by_type(jobs, types).items():
@@ -75,6 +86,30 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
     echo("View your final data!" + bullets([f"{t}: {display_path(p)}" for t, p in summary.outputs.items()]))
     echo(title("Finished!"))
     return summary
+
+
+def _routing(options: PrepareOptions, cfg: LoadedConfig, instances: Sequence[ServerInstance], echo: Echo) -> str:
+    """Pick the routing key: the one asked for, else task_source for a 0.7.0-style config, else agent_ref."""
+    if options.routing != "auto":
+        echo(f"Routing key of collated rows: {options.routing} (+routing={options.routing})")
+        return options.routing
+    reason = style_070_reason(cfg, instances)
+    if reason is None:
+        echo(f"Routing key of collated rows: {AGENT_REF} (a config written the 0.5 way)")
+        return AGENT_REF
+    echo(f"Routing key of collated rows: {TASK_SOURCE} (0.7.0-style config: {reason})")
+    return TASK_SOURCE
+
+
+def _nothing_in_scope(types: Sequence[str], cfg: LoadedConfig) -> Problem:
+    """The note for a run with nothing to check: NeMo Gym finishes too, and so do we (exit 0)."""
+    return Problem(
+        "data.none_in_scope",
+        f"nothing to validate: no dataset of type {' or '.join(types)} is declared in the configs",
+        Location(", ".join(display_path(p) for p in cfg.files) or None),
+        "a judge-model or serving config declares none; to check data, add a `datasets:` entry to the resources "
+        "server block (0.7.0's home for them; an agent block works too), or pick the other +mode",
+    )
 
 
 def _prepare_type(
@@ -103,7 +138,7 @@ def _prepare_type(
             # The output area is ours: its metrics are rewritten every run (NeMo Gym compares them too and
             # then refuses to collate when a previous run's output differs).
             type_metrics = output_dir / f"{dataset_type}_metrics.json"
-            document = metrics_document(jobs[0].dataset.model_dump(mode="json"), merged)
+            document = metrics_document(jobs[0].dataset.type_metrics_fields(), merged)
             atomic_write_text(type_metrics, dumps_metrics(document))
             echo(f"Aggregate metrics for {display_path(type_metrics)} written")
     except _DiscardOutput:
@@ -136,7 +171,7 @@ def _size(path: Path) -> int:
 
 
 def _reconcile_dataset(result: ScanResult, options: PrepareOptions, summary: PrepareSummary, echo: Echo):
-    document = metrics_document(result.job.dataset.model_dump(mode="json"), result.metrics)
+    document = metrics_document(result.job.dataset.metrics_fields(), result.metrics)
     outcome = reconcile(
         result.job.metrics_path, document, overwrite=options.overwrite_metrics_conflicts, rewrite_equal=False
     )

@@ -1,4 +1,4 @@
-"""Choose the datasets a mode reads, in NeMo Gym's collation order, and find the ones that are missing."""
+"""Choose the datasets a mode reads, in NeMo Gym's collation order, and the routing key their rows get."""
 
 from __future__ import annotations
 
@@ -8,21 +8,31 @@ from pathlib import Path
 from typing import Any
 
 from gym_conform.core.config.loader import LoadedConfig, resolve_read_path
-from gym_conform.core.config.schema import ServerInstance
+from gym_conform.core.config.schema import DATASET_HOMES, ServerInstance
 from gym_conform.core.files import display_path
-from gym_conform.errors import Location
+from gym_conform.errors import ConfigError, Location, Problem, ProblemsFound
 
 AGENT_SERVER_TYPE = "responses_api_agents"
+RESOURCES_SERVER_TYPE = "resources_servers"
+ENVIRONMENT_SERVER_TYPE = "environment_servers"
+AGENT_REF = "agent_ref"
+TASK_SOURCE = "task_source"
+ROUTINGS = (TASK_SOURCE, AGENT_REF)
+# Top-level keys only 0.7.0 reads.
+_070_KEYS = ("environment_server_routes", "environment_server_name", "environment_routing_mode")
+_070_DATASET_KEYS = ("taskset", "prepare_dependencies", "agent")
 
 
 @dataclass(frozen=True)
 class DatasetJob:
-    """One dataset of one agent to validate, measure and collate."""
+    """One dataset to validate, measure and collate; `agent` is the name its rows are stamped with."""
 
     agent: str
     dataset: Any
     path: Path
     config_location: Location
+    routing: str = AGENT_REF
+    source: str = ""
 
     @property
     def type(self) -> str:
@@ -41,26 +51,104 @@ class DatasetJob:
         return self.path.with_name(f"{self.path.stem}_metrics.json")
 
 
-def plan_jobs(instances: Sequence[ServerInstance], types: Sequence[str], cfg: LoadedConfig) -> list[DatasetJob]:
-    """List in-scope datasets: agents in config order, then datasets in declaration order."""
-    jobs = []
+def style_070_reason(cfg: LoadedConfig, instances: Sequence[ServerInstance]) -> str | None:
+    """Say why the merged config is written in 0.7.0's style, or None when it is written the seed's way.
+
+    0.7.0-style means any of: an `environment_servers` instance, a dataset declared on a resources server,
+    a dataset using a key only 0.7.0 reads (`taskset`, `prepare_dependencies`, `agent`, or `prepare_script`
+    outside a benchmark), or a top-level key only 0.7.0 reads (`environment_server_routes`, ...).
+    """
     for instance in instances:
-        if instance.server_type != AGENT_SERVER_TYPE:
+        if instance.server_type == ENVIRONMENT_SERVER_TYPE:
+            return f"environment server '{instance.name}'"
+        if instance.server_type == RESOURCES_SERVER_TYPE and instance.datasets:
+            return f"datasets declared on resources server '{instance.name}'"
+        for dataset in instance.datasets:
+            used = [key for key in _070_DATASET_KEYS if getattr(dataset, key, None)]
+            if dataset.type != "benchmark" and dataset.prepare_script is not None:
+                used.append("prepare_script")
+            if used:
+                return f"dataset '{dataset.name}' of '{instance.name}' uses {', '.join(used)}"
+    for key in _070_KEYS:
+        if key in cfg.data:
+            return f"top-level key '{key}'"
+    return None
+
+
+def plan_jobs(
+    instances: Sequence[ServerInstance], types: Sequence[str], cfg: LoadedConfig, routing: str = AGENT_REF
+) -> list[DatasetJob]:
+    """List in-scope datasets: declaring instances in config order, then datasets in declaration order.
+
+    With `task_source` rows are stamped with the declaring instance (0.7.0); with `agent_ref`, with the
+    agent that runs them: the declaring agent, or the one the dataset's `agent:` pins, or the unique agent
+    referencing the declaring resources server.
+    """
+    jobs = []
+    problems: list[Problem] = []
+    for instance in instances:
+        if instance.server_type not in DATASET_HOMES:
             continue
         for index, dataset in enumerate(instance.datasets):
             if dataset.type not in types:
                 continue
-            key = (
-                instance.name,
-                instance.server_type,
-                instance.implementation,
-                "datasets",
-                index,
-                "jsonl_fpath",
-            )
+            key = (instance.name, instance.server_type, instance.implementation, "datasets", index)
+            location = cfg.locate((*key, "jsonl_fpath"))
+            name = instance.name
+            if routing == AGENT_REF:
+                try:
+                    name = _agent_for(instance, dataset, instances, cfg.locate(key))
+                except ConfigError as error:
+                    problems += error.problems
+                    continue
             path = resolve_read_path(str(dataset.jsonl_fpath))
-            jobs.append(DatasetJob(instance.name, dataset, path, cfg.locate(key)))
+            jobs.append(DatasetJob(name, dataset, path, location, routing, instance.name))
+    if problems:
+        raise ProblemsFound(problems, summary=f"{len(problems)} dataset(s) route to no single agent")
     return jobs
+
+
+def _agent_for(declarer: ServerInstance, dataset: Any, instances: Sequence[ServerInstance], where: Location) -> str:
+    """The agent an `agent_ref` names for one dataset, as 0.7.0's `resolve_dataset_agent` finds it."""
+    pin = getattr(dataset, "agent", None)
+    if declarer.server_type == AGENT_SERVER_TYPE:
+        if pin is not None and pin != declarer.name:
+            raise ConfigError(
+                f"dataset '{dataset.name}' declared by agent '{declarer.name}' pins agent '{pin}', but its rows "
+                "go to the declaring agent",
+                code="config.dataset_agent_pin",
+                location=where,
+                hint="Drop the `agent:` key, or declare the dataset on the resources server and pin there.",
+            )
+        return declarer.name
+    candidates = [
+        i.name
+        for i in instances
+        if i.server_type == AGENT_SERVER_TYPE
+        and isinstance(i.fields.get("resources_server"), dict)
+        and i.fields["resources_server"].get("name") == declarer.name
+    ]
+    if pin is not None:
+        if pin in candidates:
+            return pin
+        raise ConfigError(
+            f"dataset '{dataset.name}' pins agent '{pin}', but no agent of that name references resources "
+            f"server '{declarer.name}'; agents referencing it: {', '.join(candidates) or 'none'}",
+            code="config.dataset_agent_pin",
+            location=where,
+            hint="Pin one of the agents whose `resources_server` names this server.",
+        )
+    if len(candidates) == 1:
+        return candidates[0]
+    found = f"{len(candidates)} agents reference it ({', '.join(candidates)})" if candidates else "no agent does"
+    raise ConfigError(
+        f"dataset '{dataset.name}' is declared on resources server '{declarer.name}', and {found}, so an "
+        "agent_ref has no single agent to name",
+        code="config.dataset_agent",
+        location=where,
+        hint="Pin the agent with `agent: <agent instance>` on the dataset, load the agent's config, or collate "
+        "with +routing=task_source (0.7.0 resolves the agent at run time from the declaring server).",
+    )
 
 
 def jobs_by_type(jobs: Sequence[DatasetJob], types: Sequence[str]) -> dict[str, list[DatasetJob]]:

@@ -17,7 +17,7 @@ from gym_conform.core.metrics.dataset_metrics import json_word_count, user_turns
 from gym_conform.core.rows import RCP, check_row
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.canonical import DumpsFormProver, count_strings
-from gym_conform.prepare.plan import AGENT_SERVER_TYPE
+from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
 from gym_conform.prepare.template import RowTemplate
@@ -49,8 +49,18 @@ _dumps = json.JSONEncoder().encode
 
 
 def agent_ref(agent: str) -> dict:
-    """Return the routing field NeMo Gym adds to every collated row."""
+    """Return the routing field NeMo Gym 0.5 adds to every collated row."""
     return {"type": AGENT_SERVER_TYPE, "name": agent}
+
+
+def routing_stamp(routing: str, name: str) -> tuple[str, Any, str | None]:
+    """Return (key, value, key dropped first) of the routing member added to every collated row.
+
+    0.7.0 writes `task_source: <declaring instance>` and drops a row's legacy `agent_ref`; 0.5 sets `agent_ref`.
+    """
+    if routing == TASK_SOURCE:
+        return TASK_SOURCE, name, AGENT_REF
+    return AGENT_REF, agent_ref(name), None
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class RangeTask:
     num_repeats: int
     dataset: Any = None
     known_kinds: dict[str, type] = field(default_factory=dict)
+    routing: str = AGENT_REF
 
 
 @dataclass
@@ -115,8 +126,8 @@ class _Scanner:
         self.task = task
         self.scan = ShardScan(trace=MetricsTrace(task.known_kinds))
         self.writing = writing
-        self.ref = agent_ref(task.agent)
-        self.suffix = (', "agent_ref": ' + _dumps(self.ref) + "}\n").encode()
+        self.key, self.ref, self.dropped = routing_stamp(task.routing, task.agent)
+        self.suffix = (", " + _dumps(self.key) + ": " + _dumps(self.ref) + "}\n").encode()
         self.transform = prompt_transform(task.dataset) if task.dataset is not None else None
         self.dumps_form = DumpsFormProver().proves
         self.template: RowTemplate | None = None
@@ -189,14 +200,14 @@ class _Scanner:
         self.number = first + total
 
     def _take(self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes]) -> None:
-        """Record lines the template took; a template only takes lines in json.dumps form: splice agent_ref in."""
+        """Record lines the template took (all in json.dumps form): splice the routing member in."""
         self.template.record(rows, parts, self.scan.trace, self.task.num_repeats)
         self.scan.rows += len(lines)
         if self.writing and not self.scan.problems:
             self._splice(lines, out)
 
     def _splice(self, lines: list[bytes], out: list[bytes]) -> None:
-        """Add lines in json.dumps form, each `num_repeats` times, with agent_ref spliced in before the last "}"."""
+        """Add json.dumps-form lines, each `num_repeats` times, the routing member spliced in before the last "}"."""
         repeats = self.task.num_repeats
         if repeats == 1:
             out.append(self.suffix.join([line[:-1] for line in lines]) + self.suffix)
@@ -263,14 +274,14 @@ class _Scanner:
             return
         self.scan.rows += 1
         if facts is not None and transform is None and (self.template is None or self.misses >= RELEARN_AFTER_MISSES):
-            if "agent_ref" not in row:
+            if self.key not in row and self.dropped not in row:
                 # A row that gives no template (a `"` in a string) leaves the last one in use a while longer.
                 self.template = RowTemplate.learn(row, facts, self.scan.trace) or self.template
                 self.misses = 0
         if not self.writing or problems:
             return
         suffix = self.suffix
-        if transform is None and "agent_ref" not in row:
+        if transform is None and self.key not in row and self.dropped not in row:
             if strings is None:
                 strings = count_strings(row[RCP])
             strings += len(row)
@@ -283,7 +294,9 @@ class _Scanner:
             if self.dumps_form(raw, strings):
                 out.append((raw[:-1] + suffix) * repeats)
                 return
-        row["agent_ref"] = self.ref
+        if self.dropped is not None:
+            row.pop(self.dropped, None)
+        row[self.key] = self.ref
         line = (_dumps(row) + "\n").encode()
         out.append(line if repeats == 1 else line * repeats)
 

@@ -72,7 +72,7 @@ def scan_job(job: DatasetJob, sink: IO[bytes] | None, num_workers: int, advance:
 
 
 def _task(job: DatasetJob, start: int, end: int, known: dict[str, type] | None = None) -> RangeTask:
-    return RangeTask(str(job.path), start, end, job.agent, job.num_repeats, job.dataset, known or {})
+    return RangeTask(str(job.path), start, end, job.agent, job.num_repeats, job.dataset, known or {}, job.routing)
 
 
 def _scan_here(job: DatasetJob, ranges: list[tuple[int, int]], sink: IO[bytes] | None, advance) -> ScanResult:

@@ -18,6 +18,7 @@ from gym_conform.pytest_plugin.items import CheckItem, shown_location
 
 if TYPE_CHECKING:
     from gym_conform.checks.context import FolderContext
+    from gym_conform.checks.rules import Waiver
     from gym_conform.live.summary import LiveSummary
 
 REPORT_VERSION = 1
@@ -72,9 +73,10 @@ def problem_json(problem: Problem, rootpath: Path) -> dict:
 class ResultBook:
     """The selected check items of a session, in collection order, with their outcomes."""
 
-    def __init__(self) -> None:
+    def __init__(self, waivers: list[Waiver] | None = None) -> None:
         self.records: dict[str, CheckRecord] = {}
         self.written_to: Path | None = None
+        self.waivers: list[Waiver] = list(waivers or [])
 
     def add_items(self, items: Iterable[pytest.Item]) -> None:
         """Track every check item among the session's selected items."""
@@ -123,7 +125,10 @@ class ResultBook:
             **self.counts(),
             "exit_status": int(exitstatus),
         }
-        return {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        report = {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        if self.waivers:
+            report["waivers"] = [waiver.to_json() for waiver in self.waivers]
+        return report
 
     def write(self, path: Path, level: Level, exitstatus: int) -> None:
         """Write the JSON report atomically; a path that cannot be written is a warning, not a crashed session."""
@@ -199,6 +204,11 @@ class ResultBook:
                 f"{len(gated)} check(s) above --gym-level {level.label} were skipped; "
                 "run at a higher level to include them."
             )
+        for waiver in self.waivers:
+            state = "STALE, matched nothing" if waiver.stale else f"matched {waiver.matched} problem(s)"
+            if not waiver.checked:
+                state = "its check did not run"
+            lines.append(f"waiver {waiver.key} ({waiver.source}: {waiver.reason}): {state}")
         if self.written_to is not None:
             lines.append(f"JSON report: {self.written_to}")
         return lines

@@ -259,7 +259,7 @@ def _example_metrics(rows: list[dict], dataset: Any) -> str:
                 hint="this is a bug in ng_init_resources_server; please report it",
             )
         metrics.observe_row(row, dataset.num_repeats)
-    return dumps_metrics(metrics_document(dataset.model_dump(mode="json"), metrics))
+    return dumps_metrics(metrics_document(dataset.metrics_fields(), metrics))
 
 
 def _reference_rollouts(staged: Path, rows: list[dict], agent: ServerInstance) -> list[dict]:

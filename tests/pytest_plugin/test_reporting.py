@@ -45,7 +45,7 @@ def test_the_json_report_has_stable_ids_outcomes_problems_and_skip_reasons(repo)
     repo.server("alpha", train_license="Apache-2.0")
     repo.server("beta")
 
-    result = repo.static("--gym-report", "out/report.json")
+    result = repo.static("--gym-strict", "--gym-report", "out/report.json")
 
     report = json.loads((repo.path / "out" / "report.json").read_text())
     assert report["version"] == 1 and report["level"] == "static"

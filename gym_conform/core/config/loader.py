@@ -22,6 +22,7 @@ from gym_conform.core.config.resolve import (
     resolve_tree,
 )
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
+from gym_conform.core.config.unset import fill_unset
 from gym_conform.core.files import display_path
 from gym_conform.errors import ConfigError, GymConformError, Location, collect
 
@@ -38,6 +39,9 @@ NO_MODEL_DEFAULTS: dict[str, Any] = {
     "policy_model_name": "",
     "policy_model": {"responses_api_models": {"dummy_model": {"entrypoint": "app.py"}}},
 }
+
+MODEL_SERVER_TYPE = "responses_api_models"
+PLACEHOLDER_MODEL = "dummy_model"
 
 _SECRET_KEY_PARTS = ("token", "api_key", "apikey", "secret", "password")
 _HINT_SET_VALUE = (
@@ -73,6 +77,7 @@ class LoadedConfig:
     data: dict
     files: list[Path] = field(default_factory=list)
     sourcemap: SourceMap = field(default_factory=SourceMap, compare=False)
+    roots: list[Path] = field(default_factory=list, compare=False)
 
     def locate(self, key_path: Sequence[str | int]) -> Location:
         """Return the YAML file and line that last set `key_path` (or its nearest set ancestor)."""
@@ -83,11 +88,18 @@ class LoadedConfig:
         return f"LoadedConfig(data={_mask_secrets(self.data)!r}, files={files!r})"
 
 
-def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path] | None = None) -> LoadedConfig:
+def load_config(
+    cli: dict,
+    *,
+    initial: dict | None = None,
+    roots: Sequence[Path] | None = None,
+    needs: list[ConfigError] | None = None,
+) -> LoadedConfig:
     """Load, merge and resolve a config the way NeMo Gym does; precedence CLI > env.yaml > config files.
 
     `initial` holds defaults below everything else (NeMo Gym's NO_MODEL_DEFAULTS for ng_prepare_data). Every
-    problem is a ConfigError (several at once: ProblemsFound) with a file, line and hint.
+    problem is a ConfigError (several at once: ProblemsFound) with a file, line and hint. Given a `needs`
+    list, values left to the user (`???`, unset keys and variables) become placeholders listed there instead.
     """
     roots = search_roots() if roots is None else [Path(root) for root in roots]
     cli = copy.deepcopy(cli)
@@ -122,10 +134,12 @@ def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path]
     tree, moves = apply_directives(tree, sourcemap.locate)
     sourcemap.moves.extend(moves)
     _drop_placeholder_implementations(tree, initial)
+    if needs is not None:
+        needs.extend(fill_unset(tree, sourcemap))
     raise_on_missing_values(tree, sourcemap)
     data = resolve_tree(tree, sourcemap)
     files = [path for path, _, _ in loaded] + ([env_path] if env_source is not None else [])
-    return LoadedConfig(data=data, files=files, sourcemap=sourcemap)
+    return LoadedConfig(data=data, files=files, sourcemap=sourcemap, roots=list(roots))
 
 
 def _in_nemo_gym_key_order(tree: dict, layers: list[dict]) -> dict:
@@ -308,37 +322,33 @@ def _selected(config: DictConfig, key: str) -> Any:
 
 
 def _drop_placeholder_implementations(tree: dict, initial: dict) -> None:
-    """Merge a default server implementation (e.g. `dummy_model`) into a real one the configs define.
+    """Merge a placeholder model implementation (`dummy_model`) into the real one beside it, in every instance.
 
-    NeMo Gym does the same, so that a model config replaces the no-model placeholder instead of making the
-    instance hold two implementations.
+    NeMo Gym does the same over all top-level blocks, so that a model config replaces the no-model placeholder,
+    also in a block that copied `policy_model` before the replacement (`simulator_model: {_copy: policy_model}`).
     """
-    for instance, block in initial.items():
-        merged_block = tree.get(instance)
-        if not isinstance(block, dict) or not isinstance(merged_block, dict):
+    placeholders = {PLACEHOLDER_MODEL} | {
+        impl
+        for block in initial.values()
+        if isinstance(block, dict) and isinstance(block.get(MODEL_SERVER_TYPE), dict)
+        for impl in block[MODEL_SERVER_TYPE]
+    }
+    for block in tree.values():
+        models = block.get(MODEL_SERVER_TYPE) if isinstance(block, dict) else None
+        if not isinstance(models, dict):
             continue
-        for server_type, placeholders in block.items():
-            implementations = merged_block.get(server_type)
-            if not isinstance(placeholders, dict) or not isinstance(implementations, dict):
+        for name in placeholders:
+            real = [impl for impl in models if impl not in placeholders]
+            if name not in models or not real:
                 continue
-            if not all(isinstance(impl, dict) and "entrypoint" in impl for impl in placeholders.values()):
+            placeholder = models.pop(name)
+            if not isinstance(placeholder, dict) or not isinstance(models[real[0]], dict):
                 continue
-            real = [name for name in implementations if name not in placeholders]
-            if not real:
-                continue
-            for name in placeholders:
-                placeholder = implementations.pop(name, None)
-                if (
-                    len(real) != 1
-                    or not isinstance(placeholder, dict)
-                    or not isinstance(implementations[real[0]], dict)
-                ):
-                    continue
-                try:
-                    combined = OmegaConf.merge(OmegaConf.create(placeholder), implementations[real[0]])
-                except OMEGACONF_ERRORS:
-                    continue  # the real implementation's own values stand; the schema reports their shape
-                implementations[real[0]] = OmegaConf.to_container(combined, resolve=False)
+            try:
+                combined = OmegaConf.merge(OmegaConf.create(placeholder), models[real[0]])
+            except OMEGACONF_ERRORS:
+                continue  # the real implementation's own values stand; the schema reports their shape
+            models[real[0]] = OmegaConf.to_container(combined, resolve=False)
 
 
 def _mask_secrets(tree: Any) -> Any:

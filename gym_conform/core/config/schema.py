@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gym_conform.core.config.needs import defining_configs, needs_config_issue
+from gym_conform.core.config.pairing import pairing_problems, pairing_warnings
 from gym_conform.core.config.schema_datasets import (
     AnyDatasetConfig,
     BenchmarkDatasetConfig,
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from gym_conform.core.config.loader import LoadedConfig
 
 __all__ = [
+    "DATASET_HOMES",
     "RESERVED_TOP_LEVEL_KEYS",
     "SERVER_TYPES",
     "BenchmarkDatasetConfig",
@@ -31,11 +34,16 @@ __all__ = [
     "Domain",
     "ResourcesServerImplementationConfig",
     "ServerImplementationConfig",
+    "ServerConfig",
     "ServerInstance",
+    "parse_server_config",
     "parse_server_instances",
 ]
 
-SERVER_TYPES = ("responses_api_models", "resources_servers", "responses_api_agents")
+SERVER_TYPES = ("responses_api_models", "resources_servers", "responses_api_agents", "environment_servers")
+MODEL_TYPE, RESOURCES_TYPE, AGENT_TYPE, ENVIRONMENT_TYPE = SERVER_TYPES
+# Where 0.7.0 reads datasets from: resources servers (the normal home) and agents (self-contained or legacy).
+DATASET_HOMES = (AGENT_TYPE, RESOURCES_TYPE)
 
 # NeMo Gym's NEMO_GYM_RESERVED_TOP_LEVEL_KEYS: global settings, never server instances.
 RESERVED_TOP_LEVEL_KEYS = frozenset(
@@ -46,7 +54,9 @@ RESERVED_TOP_LEVEL_KEYS = frozenset(
         "model_endpoint_readiness_timeout_seconds", "allow_openai_version_skew", "uv_cache_dir", "uv_venv_dir",
         "results_dir", "cache_dir", "_inherit_from", "_copy", "nemo_gym_log_dir", "verbose", "json", "query",
         "observability_enabled", "model_call_capture_dir", "token_id_capture", "component_name",
-        "skip_verification", "skip_verification_reward",
+        "skip_verification", "skip_verification_reward", "server_spinup_timeout_seconds", "uv_lock_timeout_seconds",
+        "telemetry", "allow_unsupported_pairing", "environment_server_name", "environment_server_routes",
+        "environment_routing_mode",
     }
 )  # fmt: skip
 
@@ -120,26 +130,105 @@ class ServerInstance:
     datasets: list[AnyDatasetConfig] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ServerConfig:
+    """The server instances of a merged config, and what is worth saying about it without failing."""
+
+    instances: list[ServerInstance]
+    warnings: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+
+
 def parse_server_instances(cfg: LoadedConfig) -> list[ServerInstance]:
     """Return every server instance in config key order; raise one ProblemsFound listing every problem."""
-    candidates = [
-        (name, block)
-        for name, block in cfg.data.items()
-        if name not in RESERVED_TOP_LEVEL_KEYS and isinstance(block, dict) and any(t in block for t in SERVER_TYPES)
-    ]
+    return parse_server_config(cfg).instances
+
+
+def parse_server_config(cfg: LoadedConfig) -> ServerConfig:
+    """Validate every server instance (0.7.0's rules); raise one ProblemsFound listing every problem.
+
+    A block with a server type but no `entrypoint` in any implementation is no server for NeMo Gym (an
+    overlay that completes a server defined in another config): it is skipped with a note, as 0.7.0 skips it.
+    """
+    candidates, overlays = [], []
+    for name, block in cfg.data.items():
+        if name in RESERVED_TOP_LEVEL_KEYS or not isinstance(block, dict) or not _server_types(block):
+            continue
+        (candidates if _has_entrypoint(block) else overlays).append((name, block))
     defined = {name: _server_types(block)[0] for name, block in candidates if len(_server_types(block)) == 1}
     instances: list[ServerInstance] = []
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     for name, block in candidates:
         instance, issues = _validate_instance(name, block)
         if instance is not None:
-            issues += _reference_issues(instance, defined)
-        problems += [Problem(i.code, i.message, cfg.locate((name, *i.path)), i.hint) for i in issues]
-        if instance is not None and not issues:
+            issues += _reference_issues(instance, defined, cfg)
+            issues += _dataset_home_issues(instance)
+        for issue in issues:
+            problem = Problem(issue.code, issue.message, cfg.locate((name, *issue.path)), issue.hint)
+            (warnings if issue.warning else problems).append(problem)
+        if instance is not None and not any(not issue.warning for issue in issues):
             instances.append(instance)
+    if not problems:
+        problems += pairing_problems(cfg, instances)
+        warnings += pairing_warnings(cfg, instances)
     if problems:
         raise ProblemsFound(problems, summary=f"{len(problems)} problem(s) found in the server configs")
-    return instances
+    notes = [_overlay_note(name, block, cfg) for name, block in overlays]
+    return ServerConfig(instances, warnings, notes)
+
+
+def _has_entrypoint(block: dict) -> bool:
+    """Tell whether any implementation names an entrypoint (0.7.0's "almost server" test), or misspells it.
+
+    A misspelt `entrypoint` makes NeMo Gym skip the server without a word; here it is a server whose
+    missing entrypoint is reported.
+    """
+    return any(
+        isinstance(impl, dict) and ("entrypoint" in impl or difflib.get_close_matches("entrypoint", map(str, impl)))
+        for server_type in _server_types(block)
+        if isinstance(block[server_type], dict)
+        for impl in block[server_type].values()
+    )
+
+
+def _overlay_note(name: str, block: dict, cfg: LoadedConfig) -> Problem:
+    """Say that a block without an entrypoint only completes a server another config defines."""
+    server_type = _server_types(block)[0]
+    return Problem(
+        "config.overlay",
+        f"'{name}' has no entrypoint, so it is no server here: it adds keys to a {server_type} instance that "
+        "another config defines, and NeMo Gym skips it when that config is not loaded",
+        cfg.locate((name,)),
+        "Load it together with the config that defines the server (NeMo Gym merges the two), or add "
+        "`entrypoint: app.py` if this block is meant to be a server of its own.",
+    )
+
+
+def _dataset_home_issues(instance: ServerInstance) -> list[Issue]:
+    """Datasets belong on resources servers or agents: an error on model servers, ignored on the others."""
+    if not instance.datasets or instance.server_type in DATASET_HOMES:
+        return []
+    path = (instance.server_type, instance.implementation, "datasets")
+    if instance.server_type == MODEL_TYPE:
+        return [
+            Issue(
+                path,
+                "config.datasets_on_model",
+                f"Datasets cannot be declared on model servers ('{instance.name}')",
+                "Declare them on the resources server that owns their task schema (or on the agent for a "
+                "self-contained environment).",
+            )
+        ]
+    return [
+        Issue(
+            path,
+            "config.datasets_ignored",
+            f"'{instance.name}' is an {instance.server_type} instance: NeMo Gym reads no datasets from it",
+            "Move the datasets to the resources server the environment server binds.",
+            warning=True,
+        )
+    ]
 
 
 def _server_types(block: dict) -> list[str]:
@@ -200,13 +289,13 @@ def _validate_instance(name: str, block: dict) -> tuple[ServerInstance | None, l
     raw_datasets = fields.get("datasets")
     for index, raw in enumerate(raw_datasets if isinstance(raw_datasets, list) else []):
         dataset, dataset_issues = validate_dataset(raw)
-        issues += [Issue((*prefix, "datasets", index, *i.path), i.code, i.message, i.hint) for i in dataset_issues]
+        issues += [replace(i, path=(*prefix, "datasets", index, *i.path)) for i in dataset_issues]
         if dataset is not None:
             datasets.append(dataset)
     return ServerInstance(name, server_type, implementation, dict(fields), datasets), issues
 
 
-def _reference_issues(instance: ServerInstance, defined: dict[str, str]) -> list[Issue]:
+def _reference_issues(instance: ServerInstance, defined: dict[str, str], cfg: LoadedConfig) -> list[Issue]:
     """Check every `{type: <server type>, name: <instance>}` field names an instance of that type."""
     issues = []
     for field_name, value in instance.fields.items():
@@ -223,6 +312,11 @@ def _reference_issues(instance: ServerInstance, defined: dict[str, str]) -> list
             hint = f"Available {wanted_type}: " + (", ".join(repr(name) for name in sorted(same_type)) or "(none)")
         if target in defined:
             hint = f"'{target}' is a {defined[target]} instance. {hint}"
+        else:
+            needed = defining_configs(target, wanted_type, cfg)
+            if needed:
+                issues.append(needs_config_issue(instance, field_name, wanted_type, target, needed))
+                continue
         issues.append(
             Issue(
                 (instance.server_type, instance.implementation, field_name, "name"),

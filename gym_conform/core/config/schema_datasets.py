@@ -12,9 +12,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -35,6 +37,7 @@ class Issue:
     code: str
     message: str
     hint: str | None = None
+    warning: bool = False
 
 
 def config_error(code: str, message: str, hint: str, field: str | None = None) -> PydanticCustomError:
@@ -91,11 +94,17 @@ class DatasetConfig(BaseModel):
     name: str
     type: Literal["train", "validation", "example"]
     jsonl_fpath: str
+    # 0.7.0: how a local file is produced, and the Environment Server taskset its rows materialize into.
+    prepare_script: str | None = None
+    prepare_dependencies: list[str] = Field(default_factory=list)
+    taskset: str | None = Field(default=None, min_length=1)
     num_repeats: int = Field(default=1, ge=1)
     source: DatasetSource | None = None
     gitlab_identifier: GitlabIdentifier | None = None
     huggingface_identifier: HuggingFaceIdentifier | None = Field(default=None, validate_default=True)
     license: LicenseName | None = Field(default=None, validate_default=True)
+    # 0.7.0 reads an `agent:` pin from any dataset entry when it routes rows (`dataset_agent_pins`).
+    agent: str | None = None
 
     @field_validator("huggingface_identifier", mode="after")
     @classmethod
@@ -156,6 +165,27 @@ class DatasetConfig(BaseModel):
             self.source = HuggingFaceDatasetSource(type="huggingface", **self.huggingface_identifier.model_dump())
         return self
 
+    @model_serializer(mode="wrap")
+    def _omit_unset_070_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave the 0.7.0 keys out while unset, so a dump (and a metrics file) of a 0.5 entry is unchanged."""
+        data = handler(self)
+        for key in ("prepare_script", "prepare_dependencies", "taskset", "agent"):
+            if not data.get(key, True):
+                data.pop(key)
+        return data
+
+    def metrics_fields(self) -> dict[str, Any]:
+        """The fields a per-dataset `*_metrics.json` starts with (0.7.0 leaves routing and preparation out)."""
+        return self.model_dump(mode="json", exclude=set(_ROUTING_FIELDS) | {"prepare_script", "prepare_dependencies"})
+
+    def type_metrics_fields(self) -> dict[str, Any]:
+        """The fields a collated `<type>_metrics.json` starts with (0.7.0 keeps preparation keys when set)."""
+        return self.model_dump(mode="json", exclude=set(_ROUTING_FIELDS))
+
+
+# Keys that choose where rows go, not what they are: never part of a metrics document.
+_ROUTING_FIELDS = ("agent", "taskset")
+
 
 class BenchmarkDatasetConfig(BaseModel):
     """A `benchmark` dataset: raw rows plus the script that prepares them and an optional prompt."""
@@ -165,8 +195,19 @@ class BenchmarkDatasetConfig(BaseModel):
     type: Literal["benchmark"]
     jsonl_fpath: Path
     prepare_script: Path
+    taskset: str | None = Field(default=None, min_length=1)
     prompt_config: Path | None = None
     num_repeats: int = Field(default=1, ge=1)
+    prepare_dependencies: list[str] = Field(default_factory=list)
+    agent: str | None = None
+
+    def metrics_fields(self) -> dict[str, Any]:
+        """The fields a per-dataset `*_metrics.json` starts with (routing keys left out, as 0.7.0 does)."""
+        return self.model_dump(mode="json", exclude=set(_ROUTING_FIELDS))
+
+    def type_metrics_fields(self) -> dict[str, Any]:
+        """The fields a collated `<type>_metrics.json` starts with."""
+        return self.metrics_fields()
 
 
 AnyDatasetConfig = DatasetConfig | BenchmarkDatasetConfig
@@ -193,11 +234,29 @@ def validate_dataset(raw: Any) -> tuple[AnyDatasetConfig | None, list[Issue]]:
             )
         ]
     model_cls: type[BaseModel] = BenchmarkDatasetConfig if raw.get("type") == "benchmark" else DatasetConfig
+    warnings: list[Issue] = []
+    if model_cls is BenchmarkDatasetConfig and "license" in raw:
+        warnings.append(_benchmark_license(raw["license"]))
+        raw = {key: value for key, value in raw.items() if key != "license"}
     try:
-        return model_cls.model_validate(raw), []
+        return model_cls.model_validate(raw), warnings
     except ValidationError as exc:
         subject = f"dataset '{raw.get('name', '<unnamed>')}'"
-        return None, issues_from_validation(exc, raw, subject, "dataset", _dataset_keys_at(model_cls, raw))
+        return None, warnings + issues_from_validation(exc, raw, subject, "dataset", _dataset_keys_at(model_cls, raw))
+
+
+def _benchmark_license(value: Any) -> Issue:
+    """Warn that a benchmark's `license` key is dropped: 0.7.0's benchmark model has no such field."""
+    literal = value if value in VALID_LICENSES else suggest_license(value) if isinstance(value, str) else None
+    known = f" (as a train/validation dataset license it would read '{literal}')" if literal else ""
+    return Issue(
+        ("license",),
+        "dataset.benchmark_license",
+        f"benchmark datasets have no `license` field: NeMo Gym drops {value!r} without a word{known}",
+        "Record a benchmark's licensing in its manifest.yaml (`licensing:`, an SPDX expression such as "
+        "'CC-BY-4.0'); keep `license:` here only if you accept that nothing reads it.",
+        warning=True,
+    )
 
 
 def _dataset_keys_at(model_cls: type[BaseModel], raw: dict) -> Callable[[KeyPath], list[str]]:
