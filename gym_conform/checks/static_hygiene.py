@@ -1,9 +1,10 @@
-"""Data hygiene a training run suffers from: `train_overlap` (example or validation tasks inside train data) and
-`license_consistency` (a dataset license in the YAML that the README's licensing section contradicts).
+"""Data hygiene a training run suffers from: example or validation tasks inside train data (part of `leakage`)
+and a dataset license in the YAML that the README's licensing section contradicts (part of `license`).
 
-Both read files only (static level). Prompts are compared exactly (the same `responses_create_params`) and
-normalized (the prompt's texts with whitespace collapsed and case folded), across every dataset the folder's
-configs declare. A dataset card on the Hub is not read: the static level makes no network call.
+Both read files only (static level) and go beyond NeMo Gym's own rules (reported with `--gym-strict`).
+Prompts are compared exactly (the same `responses_create_params`) and normalized (the prompt's texts with
+whitespace collapsed and case folded), across every dataset the folder's configs declare. A dataset card on
+the Hub is not read: the static level makes no network call.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import DatasetEntry, FolderContext
 from gym_conform.checks.probes import prompt_text
 from gym_conform.checks.static_data import fingerprint, validation_files
@@ -77,12 +77,15 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
-def check_train_overlap(ctx: FolderContext) -> None:
-    """Fail for every train row that repeats an example or validation task, exactly or up to whitespace and case."""
+def train_overlap_problems(ctx: FolderContext) -> tuple[list[Problem], int] | None:
+    """Return the train rows that repeat an example or validation task (the first MAX_SHOWN, and how many in all).
+
+    Compared exactly (the same responses_create_params) and up to whitespace and case of the prompt's texts;
+    None when no train data is present locally.
+    """
     present = [path for path in declared_files(ctx, "train") if path.is_file()]
     if not present:
-        listed = ", ".join(ctx.show(path) for path in declared_files(ctx, "train"))
-        raise CheckSkipped(f"no train data present locally ({listed})")
+        return None
     exact: dict[str, Seen] = {}
     loose: dict[str, Seen] = {}
     sources = [("example", ctx.example_path, ctx.example_rows)] if ctx.example_path.is_file() else []
@@ -95,8 +98,6 @@ def check_train_overlap(ctx: FolderContext) -> None:
                 exact.setdefault(key, seen)
             if text is not None:
                 loose.setdefault(text, seen)
-    if not exact and not loose:
-        raise CheckSkipped("no example or validation rows to compare train data with")
     problems: list[Problem] = []
     total = 0
     for path in present:
@@ -111,9 +112,7 @@ def check_train_overlap(ctx: FolderContext) -> None:
             total += 1
             if len(problems) < MAX_SHOWN:
                 problems.append(_overlap_problem(ctx.show(path), line, seen, how))
-    if problems:
-        more = f" (the first {MAX_SHOWN} shown)" if total > MAX_SHOWN else ""
-        raise CheckFailed(problems, summary=f"{total} train row(s) repeat example or validation tasks{more}")
+    return problems, total
 
 
 def _overlap_problem(path: str, line: int, seen: Seen, how: str) -> Problem:
@@ -159,19 +158,25 @@ def licenses_named(text: str) -> set[str]:
     return named
 
 
-def check_license_consistency(ctx: FolderContext) -> None:
-    """Fail for every train/validation dataset whose YAML license is not the one the README's `Data:` line names."""
+def license_readme_problems(ctx: FolderContext) -> list[Problem]:
+    """Return every train/validation dataset whose YAML license is not one the README's `Data:` line names.
+
+    Nothing is compared (no problem) without a README, a licensing section with a `Data:` line naming a
+    license gym-conform recognises, or configs that load: the other checks report those.
+    """
     if not ctx.readme_path.is_file():
-        raise CheckSkipped("no README.md (the readme check reports it)")
+        return []
     readme = readme_data_licenses(ctx.readme_path.read_text(encoding="utf-8", errors="replace"))
-    if readme is None:
-        raise CheckSkipped("the README's licensing section has no `Data: <license>` line to compare with")
+    if readme is None or not readme[2]:
+        return []
     readme_line, value, named = readme
-    if not named:
-        raise CheckSkipped(f"the README's `Data:` line names no license gym-conform recognises ({value!r})")
+    try:
+        entries = _all_entries(ctx)
+    except GymConformError:
+        return []
     shown = f"{ctx.show(ctx.readme_path)}:{readme_line}"
     problems = []
-    for entry in _all_entries(ctx):
+    for entry in entries:
         license_value = entry.raw.get("license") if isinstance(entry.raw, dict) else None
         if entry.type not in _LICENSED_TYPES or not isinstance(license_value, str):
             continue
@@ -183,5 +188,4 @@ def check_license_consistency(ctx: FolderContext) -> None:
         message = f"the {entry.type} dataset is licensed {license_value!r} here, but {shown} says `Data: {value}`"
         hint = "make the YAML license and the README's licensing section agree (the dataset card's too)"
         problems.append(Problem("license.readme_mismatch", message, location, hint))
-    if problems:
-        raise CheckFailed(problems, summary=f"{len(problems)} dataset license(s) contradict the README")
+    return problems
