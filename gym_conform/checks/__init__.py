@@ -132,6 +132,18 @@ _BUILT_IN = [
         "server_floors:check_floors",
     ),
     (
+        "session_isolation",
+        Level.SERVER,
+        "rows played interleaved and concurrently get the rewards and tool results they get alone",
+        "server_isolation:check_session_isolation",
+    ),
+    (
+        "fuzz_tools",
+        Level.SERVER,
+        "every tool a row offers answers generated and malformed arguments with a result or a 4xx, never a 5xx or hang",
+        "server_tools:check_fuzz_tools",
+    ),
+    (
         "live",
         Level.LIVE,
         "every example row, run against the live model and verified, ends without errors",
