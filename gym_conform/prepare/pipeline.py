@@ -156,7 +156,7 @@ def _scan(job: DatasetJob, sink, options: PrepareOptions, echo: Echo) -> ScanRes
         )
     progress = ProgressLine(job.display_path, _size(job.path))
     try:
-        result = scan_job(job, sink, options.num_workers, progress.advance)
+        result = scan_job(job, sink, options.num_workers, progress.advance, max_line_bytes=options.max_line_bytes)
     finally:
         progress.close()
     echo(f"{job.display_path}: {result.lines_read} rows read, {len(result.problems)} problem(s)")

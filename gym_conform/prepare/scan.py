@@ -8,11 +8,23 @@ relative until `ShardScan.located` knows where the range starts in the file.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
-from gym_conform.core.jsonl import JsonLineError, parse_json_line
+from gym_conform.core.files import file_identity, open_regular
+from gym_conform.core.jsonl import (
+    MAX_LINE_BYTES,
+    JsonLineError,
+    bom_error,
+    encoding_error,
+    line_too_long,
+    lone_surrogate,
+    nul_error,
+    parse_json_line,
+    surrogate_error,
+)
 from gym_conform.core.metrics.dataset_metrics import json_word_count, user_turns
 from gym_conform.core.rows import RCP, check_row
 from gym_conform.errors import DataError, Location, Problem
@@ -75,6 +87,10 @@ class RangeTask:
     dataset: Any = None
     known_kinds: dict[str, type] = field(default_factory=dict)
     routing: str = AGENT_REF
+    max_line_bytes: int = MAX_LINE_BYTES
+    # The file's (device, inode, size, mtime) when the run planned its shards: a file replaced or changed
+    # since then is refused, not read half old, half new.
+    identity: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -86,6 +102,8 @@ class ShardScan:
     output_bytes: int = 0
     trace: MetricsTrace = field(default_factory=MetricsTrace)
     problems: list[tuple[int, Problem | JsonLineError]] = field(default_factory=list)
+    # True when an overlong line ended the scan early: later ranges of the file cannot be placed.
+    stopped: bool = False
 
     def located(self, where: str, lines_before: int) -> list[Problem]:
         """Return the problems placed at file `where`, this range starting after `lines_before` lines."""
@@ -106,15 +124,20 @@ def scan_range(task: RangeTask, sink: IO[bytes] | None, progress: Progress | Non
     """
     scanner = _Scanner(task, sink is not None)
     scan = scanner.scan
-    for block, size in _blocks(task.path, task.start, task.end):
-        rows_before = scan.rows
-        out = scanner.block(block)
-        if out and sink is not None and not scan.problems:
-            data = b"".join(out)
-            sink.write(data)
-            scan.output_bytes += len(data)
-        if progress is not None:
-            progress(size, scan.rows - rows_before)
+    try:
+        for block, size, offset in _blocks(task):
+            rows_before = scan.rows
+            out = scanner.block(block, offset)
+            if out and sink is not None and not scan.problems:
+                data = b"".join(out)
+                sink.write(data)
+                scan.output_bytes += len(data)
+            if progress is not None:
+                progress(size, scan.rows - rows_before)
+    except _LineTooLong as long_line:
+        scanner.number += 1
+        scan.problems.append((scanner.number, line_too_long(task.max_line_bytes, long_line.nul_bytes_read)))
+        scan.stopped = True
     scan.lines = scanner.number
     return scan
 
@@ -133,8 +156,13 @@ class _Scanner:
         self.template: RowTemplate | None = None
         self.misses = 0
         self.number = 0
+        # Where the lines `_lines` scans start in the file, found only when a problem needs a byte offset.
+        self._region_offset = 0
+        self._region: list[bytes] = []
+        self._index = 0
+        self._cursor = (0, 0)
 
-    def block(self, data: bytes) -> list[bytes]:
+    def block(self, data: bytes, offset: int = 0) -> list[bytes]:
         """Scan newline-separated lines (the last without its newline); return their collated output.
 
         The lines go by regions of about `REGION_BYTES`: the template takes a whole region at once, or its
@@ -149,6 +177,7 @@ class _Scanner:
             template = self.template
             taken = None if template is None else template.screen_region(region, lines)
             if taken is None:
+                self._region_offset = offset + start
                 self._lines(region.split(b"\n"), out)
             else:
                 rows, parts = taken
@@ -169,6 +198,7 @@ class _Scanner:
         """Scan lines one by one, the template taking the runs of lines it can."""
         first = self.number
         total = len(lines)
+        self._region, self._cursor = lines, (0, self._region_offset)
         index = 0
         screened_by = None
         screened_end = 0
@@ -195,6 +225,7 @@ class _Scanner:
                     continue
                 self.misses += 1
             self.number = first + index + 1
+            self._index = index
             self._one(lines[index], out)
             index += 1
         self.number = first + total
@@ -221,26 +252,33 @@ class _Scanner:
         if raw[-1:] == b"\r":
             raw = raw[:-1]
         if raw[:1] != b"{":
-            if number == 1 and self.task.start == 0 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
+            if raw.startswith(_BOM):
+                problems.append((number, bom_error()))
+                return
             if not raw.strip():
                 return
         try:
             text = raw.decode()
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", "surrogateescape")
+        except UnicodeDecodeError as exc:
+            problems.append((number, encoding_error(raw, exc.start, self._line_offset())))
+            return
         try:
             row, end = _scan_json(text, 0)
             if end != len(text):
                 row = parse_json_line(text)
         except JsonLineError as error:
-            problems.append((number, error))
+            problems.append((number, self._refused(raw, error)))
             return
         except Exception:
             try:
                 row = parse_json_line(text)
             except JsonLineError as error:
-                problems.append((number, error))
+                problems.append((number, self._refused(raw, error)))
+                return
+        if b"\\u" in raw:
+            lone = lone_surrogate(text)
+            if lone is not None:
+                problems.append((number, surrogate_error(lone + 1)))
                 return
         transform = self.transform
         if transform is not None and type(row) is dict:
@@ -300,37 +338,89 @@ class _Scanner:
         line = (_dumps(row) + "\n").encode()
         out.append(line if repeats == 1 else line * repeats)
 
+    def _refused(self, raw: bytes, error: JsonLineError) -> JsonLineError:
+        """Return the error for a line the parser refused: a NUL byte, with its file offset, says more."""
+        return nul_error(raw, self._line_offset()) if b"\x00" in raw else error
 
-def _blocks(path: str, start: int, end: int) -> Iterator[tuple[bytes, int]]:
-    """Yield bytes [start, end) as blocks of whole lines, without the last `\\n`, with the bytes read."""
+    def _line_offset(self) -> int:
+        """Return the file offset of the line `_one` is scanning (line `_index` of the current region)."""
+        lines, index = self._region, self._index
+        at, offset = self._cursor
+        if at > index:
+            at, offset = 0, self._region_offset
+        offset += sum(map(len, lines[at:index])) + index - at
+        self._cursor = (index, offset)
+        return offset
+
+
+class _LineTooLong(Exception):
+    """A line longer than the range's `max_line_bytes` (or NUL bytes without a line end): the scan ends there."""
+
+    def __init__(self, nul_bytes_read: int = 0) -> None:
+        super().__init__("line too long")
+        self.nul_bytes_read = nul_bytes_read
+
+
+def _blocks(task: RangeTask) -> Iterator[tuple[bytes, int, int]]:
+    """Yield bytes [start, end) as blocks of whole lines (without the last `\\n`), bytes read, and file offset.
+
+    Raise `_LineTooLong` once a line is known to exceed the limit, having read at most about the limit: blocks
+    are never larger than the limit, so a longer line always spans blocks and is measured where it ends.
+    """
+    path, limit = task.path, task.max_line_bytes
     try:
-        handle = open(path, "rb")
+        handle = open_regular(path, "dataset file")
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     with handle:
-        handle.seek(start)
-        left = end - start
-        carry = b""
+        if task.identity is not None and file_identity(os.fstat(handle.fileno())) != task.identity:
+            raise _changed(path)
+        handle.seek(task.start)
+        left = task.end - task.start
+        offset = task.start
+        carry: list[bytes] = []
+        carried = 0
         unreported = 0
+        size = min(BLOCK_BYTES, limit)
         while left > 0:
             try:
-                block = handle.read(min(BLOCK_BYTES, left))
+                block = handle.read(min(size, left))
             except OSError as exc:
                 raise _unreadable(path, exc) from exc
             if not block:
-                break
+                raise _changed(path)
             left -= len(block)
             unreported += len(block)
-            data = carry + block if carry else block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:
-                carry = data
+                carried += len(block)
+                carry.append(block)
+                if b"\x00" in block:
+                    # A NUL byte is never valid JSONL, and a run of them without a line end (a sparse or
+                    # preallocated file) could go on for gigabytes: refuse now, without reading on.
+                    raise _LineTooLong(carried)
+                if carried > limit:
+                    raise _LineTooLong()
                 continue
-            carry = data[cut + 1 :]
-            yield data[:cut], unreported
+            if carried and carried + block.find(b"\n") > limit:
+                raise _LineTooLong()
+            data = b"".join([*carry, block[:cut]]) if carry else block[:cut]
+            yield data, unreported, offset
+            offset += len(data) + 1
+            rest = len(block) - cut - 1
+            carry, carried = ([block[cut + 1 :]] if rest else []), rest
             unreported = 0
-        if carry:
-            yield carry, unreported
+        if carried:
+            yield b"".join(carry), unreported, offset
+
+
+def _changed(path: str) -> DataError:
+    return DataError(
+        "the dataset file changed (or was replaced or truncated) while it was being read",
+        code="data.changed",
+        location=Location(path=path),
+        hint="rerun once nothing else writes the file; nothing was written by this run",
+    )
 
 
 def _unreadable(path: str, exc: OSError) -> DataError:
