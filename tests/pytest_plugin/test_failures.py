@@ -199,7 +199,7 @@ def test_an_example_row_in_the_validation_file_fails_only_leakage(repo):
 
 
 def test_a_resources_block_that_is_not_first_fails_only_config(repo):
-    text = CONFIG.format(name="alpha", train_license="MIT")
+    text = CONFIG.format(name="alpha", train_license="Apache 2.0")
     resources, agent = text.split("alpha_simple_agent:")
     repo.server(config="alpha_simple_agent:" + agent + resources)
 
