@@ -1,6 +1,6 @@
 """Find resources-server folders: directories under a root whose configs declare a resources server.
 
-Discovery only reads YAML (with `yaml.safe_load`); it never imports a server's code.
+Discovery only reads YAML (with a safe loader); it never imports a server's code.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import yaml
+
+from gym_conform.core.yaml_safe import safe_load
 
 DEFAULT_ROOT_NAME = "resources_servers"
 RESOURCES_SERVER_TYPE = "resources_servers"
@@ -26,7 +28,7 @@ def config_files(folder: Path) -> list[Path]:
 def declares_resources_server(path: Path) -> bool | None:
     """Return whether a YAML file has a top-level block with a `resources_servers` key (None: unreadable)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return isinstance(data, dict) and any(
