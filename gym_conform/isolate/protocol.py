@@ -118,13 +118,6 @@ def waiver_changes(before: list[tuple[int, bool]], settings: CheckSettings) -> l
     return changes
 
 
-def apply_waiver_changes(changes: list[tuple[int, int, bool]], settings: CheckSettings) -> None:
-    """Apply a worker's waiver changes to the session's own waivers (the report counts them)."""
-    for index, added, checked in changes:
-        waiver = settings.waivers[index]
-        waiver.matched += added
-        waiver.checked = waiver.checked or checked
-
 
 def send(fd: int, message: dict[str, Any]) -> None:
     """Write one message as a line to `fd` (whole, even when the pipe takes it in pieces)."""

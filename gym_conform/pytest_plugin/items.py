@@ -34,7 +34,15 @@ class CheckItem(pytest.Item):
         self.worker = worker
         self.problems: list[Problem] = []
         self.notes: list[str] = []
+        # (index in the settings' waivers, problems it matched in this run, whether its check ran) per waiver.
+        self.waiver_use: list[tuple[int, int, bool]] = []
         self.add_marker(LEVEL_MARKERS[check.level])
+        # Plain-text properties: every report carries them, and JUnit XML writes them into the testcase.
+        self.user_properties += [
+            ("gym_server", context.display),
+            ("gym_check", check.id),
+            ("gym_level", check.level.label),
+        ]
 
     def runtest(self) -> None:
         """Run the check; CheckSkipped becomes a pytest skip, problems are kept for the reports."""
@@ -42,6 +50,11 @@ class CheckItem(pytest.Item):
             self._run_in_worker(self.worker)
             return
         first_note = len(self.context.notes)
+        waivers = [
+            (index, waiver, waiver.matched)
+            for index, waiver in enumerate(self.context.settings.waivers)
+            if waiver.applies_to(self.context.display, self.check.id)
+        ]
         try:
             self.check.run(self.context)
         except CheckSkipped as skipped:
@@ -60,13 +73,12 @@ class CheckItem(pytest.Item):
             raise
         finally:
             self.notes = self.context.notes[first_note:]
+            self.waiver_use = [(index, waiver.matched - before, waiver.checked) for index, waiver, before in waivers]
 
     def _run_in_worker(self, worker: CheckWorker) -> None:
         """Run the check in the folder's child process and report its outcome as if it had run here."""
-        from gym_conform.isolate.protocol import apply_waiver_changes
-
         outcome = worker.run(self.check.id)
-        apply_waiver_changes(outcome.waivers, self.context.settings)
+        self.waiver_use = list(outcome.waivers)
         self.notes = list(outcome.notes)
         self.context.notes.extend(outcome.notes)
         if outcome.outcome == "skipped":

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gym_conform.core.config.directives import apply_directives
+from gym_conform.core.config.merge import Unmergeable, has_interpolation, merge_layers, merge_plain_or_omegaconf
 from gym_conform.core.config.resolve import (
     OMEGACONF_ERRORS,
     interpolation_error,
@@ -125,8 +126,7 @@ def load_config(
     layers.append((cli, cli_source))
     sources.append(cli_source)
     merged = _merge(layers)
-    tree = OmegaConf.to_container(merged, resolve=False)
-    tree = _in_nemo_gym_key_order(tree, [data for _, data, _ in loaded] + [env_data, initial, cli])
+    tree = _in_nemo_gym_key_order(merged, [data for _, data, _ in loaded] + [env_data, initial, cli])
     if all_paths:
         tree[CONFIG_PATHS_KEY] = all_paths
 
@@ -268,8 +268,12 @@ def _not_found(entry: str, written_in: Source | None, key_path: KeyPath, roots: 
     )
 
 
-def _merge(layers: list[tuple[dict, Source | None]]) -> DictConfig:
-    """Merge plain dicts with OmegaConf (later wins, first-seen key order kept); errors name the layer."""
+def _merge(layers: list[tuple[dict, Source | None]]) -> dict:
+    """Merge plain dicts as OmegaConf does (later wins, first-seen key order kept); errors name the layer."""
+    try:
+        return merge_layers([data for data, _ in layers])
+    except Unmergeable:
+        pass  # OmegaConf decides (and explains) what the plain merge cannot
     merged = OmegaConf.create({})
     for data, source in layers:
         try:
@@ -278,7 +282,7 @@ def _merge(layers: list[tuple[dict, Source | None]]) -> DictConfig:
             raise omegaconf_error(exc, source) from exc
         except (TypeError, ValueError) as exc:
             raise _type_clash(OmegaConf.to_container(merged, resolve=False), data, source) from exc
-    return merged
+    return OmegaConf.to_container(merged, resolve=False)
 
 
 def _type_clash(base: dict, layer: dict, source: Source | None) -> ConfigError:
@@ -310,10 +314,13 @@ def _clash_path(base: Any, layer: Any, prefix: KeyPath) -> KeyPath | None:
     return None
 
 
-def _selected(config: DictConfig, key: str) -> Any:
+def _selected(tree: dict, key: str) -> Any:
     """Return one top-level value as plain data, resolving interpolations in it."""
+    value = tree.get(key)
+    if not has_interpolation(value):
+        return value
     try:
-        value = config.get(key)
+        value = OmegaConf.create(tree).get(key)
         if isinstance(value, (DictConfig, ListConfig)):
             return OmegaConf.to_container(value, resolve=True)
         return value
@@ -345,10 +352,9 @@ def _drop_placeholder_implementations(tree: dict, initial: dict) -> None:
             if not isinstance(placeholder, dict) or not isinstance(models[real[0]], dict):
                 continue
             try:
-                combined = OmegaConf.merge(OmegaConf.create(placeholder), models[real[0]])
+                models[real[0]] = merge_plain_or_omegaconf(placeholder, models[real[0]])
             except OMEGACONF_ERRORS:
                 continue  # the real implementation's own values stand; the schema reports their shape
-            models[real[0]] = OmegaConf.to_container(combined, resolve=False)
 
 
 def _mask_secrets(tree: Any) -> Any:

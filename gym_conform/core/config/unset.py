@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from gym_conform.core.config.directives import MISSING_VALUE
+from gym_conform.core.config.merge import has_interpolation
 from gym_conform.core.config.resolve import OMEGACONF_ERRORS
 from gym_conform.core.config.sourcemap import KeyPath, SourceMap, dotted_path
 from gym_conform.errors import ConfigError
@@ -56,7 +57,12 @@ def fill_unset(tree: dict, sourcemap: SourceMap) -> list[ConfigError]:
             needs.append(_needs(key_path, sourcemap, "is '???' (required, no value)", f"++{dotted_path(key_path)}"))
     # Replacing a value can make another resolvable (or reveal the next unset one): a few rounds settle it.
     for _ in range(_MAX_ROUNDS):
-        config = OmegaConf.create(tree)
+        if not has_interpolation(tree):
+            break
+        try:
+            config = OmegaConf.create(tree)
+        except OMEGACONF_ERRORS:
+            break  # a malformed interpolation: resolving reports it with its file and line
         replaced = False
         for key_path, value in _leaves(tree):
             if not (isinstance(value, str) and "${" in value):
