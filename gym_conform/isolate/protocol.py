@@ -118,7 +118,6 @@ def waiver_changes(before: list[tuple[int, bool]], settings: CheckSettings) -> l
     return changes
 
 
-
 def send(fd: int, message: dict[str, Any]) -> None:
     """Write one message as a line to `fd` (whole, even when the pipe takes it in pieces)."""
     data = (json.dumps(message, ensure_ascii=False) + "\n").encode()
