@@ -59,6 +59,8 @@ class CheckSettings:
     live_concurrency: int = 32
     # Seconds one request to the server (or one call into its code) may take before it counts as a hang.
     request_timeout: float = 60.0
+    # Where the server checks run: "in-process" (this process) or "child" (the isolation worker sets it).
+    server_mode: str = "in-process"
     strict: bool = False
     update_expected: bool = False
     waivers: list[Waiver] = field(default_factory=list)

@@ -14,6 +14,7 @@ from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import GymConformError, Location, Problem
 from gym_conform.server import LoadedServer, ResourcesServer, ServerClient
+from gym_conform.server.upstream import UpstreamServer
 from gym_conform.server.watch import REQUEST, STARTUP, watched
 
 # Per folder context: the in-process client of its server (the server itself is cached by the context).
@@ -24,10 +25,19 @@ _CLOSING: weakref.WeakSet[FolderContext] = weakref.WeakSet()
 def check_import(ctx: FolderContext) -> None:
     """Fail with the loader's problems when the folder's server cannot be imported and built from its config."""
     try:
-        loaded_server(ctx)
+        loaded = loaded_server(ctx)
     except GymConformError as error:
         problems = [_shown(ctx, problem) for problem in error.problems]
         raise CheckFailed(problems, summary=f"the server of {ctx.display} could not be imported") from None
+    ctx.note(f"reached: {reached(ctx, loaded)}")
+
+
+def reached(ctx: FolderContext, loaded: LoadedServer) -> str:
+    """Return how the server checks reach the server, for the summary: where it runs and how it was built."""
+    where = "child process" if ctx.settings.server_mode == "child" else "in-process"
+    if isinstance(loaded.server, UpstreamServer):
+        return f"{where}, built as NeMo Gym builds it ({type(loaded.server).__name__}, a SimpleResourcesServer)"
+    return f"{where}, {type(loaded.server).__name__} (gym-conform ResourcesServer)"
 
 
 def loaded_server(ctx: FolderContext) -> LoadedServer:

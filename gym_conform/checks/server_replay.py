@@ -6,8 +6,11 @@ the simple_agent loop again, the server's tools and verify() answer them in-proc
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 from gym_conform.agent.replay import ReplayOutcome, replay_rollouts
-from gym_conform.agent.rollouts import read_rollouts
+from gym_conform.agent.rollouts import RolloutRecord, read_rollouts
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import client_of, server_or_skip
@@ -32,6 +35,7 @@ def check_replay(ctx: FolderContext) -> None:
         raise CheckSkipped(f"{shown} has {len(found.problems)} malformed line(s) (see example_rollouts)") from None
     if not records:
         raise CheckSkipped(f"{shown} holds no rollouts")
+    records = [with_row_fields(record, ctx.example_rows) for record in records]
     outcomes = ctx.run_async(replay_rollouts(client_of(ctx), loaded, records))
     hint = REPLAY_HINT.format(folder=ctx.display)
     problems = []
@@ -52,6 +56,21 @@ def check_replay(ctx: FolderContext) -> None:
             )
     if problems:
         raise CheckFailed(problems, summary=f"{len(problems)} of {len(outcomes)} rollout(s) in {shown} do not replay")
+
+
+def with_row_fields(record: RolloutRecord, rows: list[tuple[int, dict]]) -> RolloutRecord:
+    """Return the record with the task fields of the example row it was made from, when its line lacks them.
+
+    Older rollout lines keep only the create params, the response and the reward; verify needs the row's
+    fields (an expected answer, a state), so they come from the example row with the same input.
+    """
+    params = record.data.get("responses_create_params")
+    key = json.dumps(params.get("input"), sort_keys=True) if isinstance(params, dict) else None
+    for _, row in rows:
+        if json.dumps(row["responses_create_params"].get("input"), sort_keys=True) == key:
+            missing = {k: v for k, v in row.items() if k not in record.data}
+            return replace(record, data={**record.data, **missing}) if missing else record
+    return record
 
 
 def _shown_reward(outcome: ReplayOutcome) -> str:

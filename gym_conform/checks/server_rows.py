@@ -219,6 +219,11 @@ def names(found: str, path: str) -> bool:
     return found == path or found.startswith(path + ".") or found.startswith(path + "[")
 
 
+def _union_tag(part: object) -> bool:
+    """Return whether a location part names a union member (`FunctionToolParam`, `literal['a']`), not a key."""
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part or "(" in part)
+
+
 def detail_paths(body: str) -> list[str]:
     """Return the JSON path of every error in a FastAPI 422 body (`{"detail": [{"loc": ["body", ...]}]}`)."""
     try:
@@ -229,5 +234,5 @@ def detail_paths(body: str) -> list[str]:
     for item in detail if isinstance(detail, list) else []:
         loc = item.get("loc") if isinstance(item, dict) else None
         if isinstance(loc, list) and loc[:1] == ["body"]:
-            paths.append(json_path("", loc[1:]))
+            paths.append(json_path("", [part for part in loc[1:] if not _union_tag(part)]))
     return paths

@@ -103,6 +103,7 @@ def settings_from_json(data: dict[str, Any]) -> CheckSettings:
         hypothesis_profile=str(data["hypothesis_profile"]),
         max_examples=data.get("max_examples"),
         request_timeout=float(data["request_timeout"]),
+        server_mode="child",
         strict=bool(data.get("strict")),
         update_expected=bool(data.get("update_expected")),
         waivers=[Waiver(**entry) for entry in data.get("waivers") or []],

@@ -97,6 +97,8 @@ def own_tests_blocked(collector: pytest.Collector) -> str | None:
     tests = collector.path / "tests"
     if worker is None or not tests.is_dir() or not any(tests.rglob("test_*.py")):
         return None
+    if collector.ihook.pytest_ignore_collect(collection_path=tests, config=collector.config):
+        return None
     outcome = worker.run("import")
     # The workers of all folders would otherwise stay up until their checks run, after the whole collection.
     worker.close()

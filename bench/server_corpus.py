@@ -1,0 +1,150 @@
+"""The server level over NeMo Gym 0.7.0's 145 resources servers: how each was reached, what passed, what failed.
+
+Copies the tree's server, model, agent and environment folders to a temporary directory (the tree is never
+written), runs `pytest resources_servers --gym-level server` there with the JSON report (the servers' own
+tests left out: they need their own venvs), and prints and writes a table per server: how it was reached
+(from the `import` check's note), server checks passed / failed / skipped, replayed rollouts equal /
+different / not replayed, its time; then the totals, the slowest ten, the skip reasons by count and every
+failure's first problem (the list to review: each should be a real defect of the server).
+
+Run it with a Python that imports nemo_gym 0.7.0 and this checkout (the brief's venv313 layering):
+
+    .venv313/bin/python bench/server_corpus.py --tree /work/ng070/tree [--max-examples 10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FOLDERS = ("resources_servers", "responses_api_models", "responses_api_agents", "environment_servers", "environments")
+SERVER_CHECKS = frozenset(
+    {"import", "row_fields", "replay", "verifier_cases", "fuzz_rows", "fuzz_verify", "contract_empty", "contract_gold"}
+)
+
+
+def run_corpus(tree: Path, workdir: Path, args: argparse.Namespace) -> tuple[dict, float, str]:
+    """Copy the tree's folders to `workdir`, run the server level there; return the report, seconds, output tail."""
+    for name in FOLDERS:
+        if (tree / name).is_dir():
+            shutil.copytree(tree / name, workdir / name, ignore=shutil.ignore_patterns("__pycache__", ".venv"))
+    (workdir / "pytest.ini").write_text("[pytest]\n")
+    command = [sys.executable, "-m", "pytest", "resources_servers", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    # The servers' own tests and conftest.py files need their own venvs (a conftest that fails to import would
+    # stop the whole collection); the checks need neither.
+    command += ["--gym-level", "server", "--gym-report", "report.json", "--ignore-glob", "resources_servers/*/tests"]
+    command += ["--noconftest"]
+    command += ["--gym-hypothesis-profile", "gym-conform-ci", "--gym-max-examples", str(args.max_examples)]
+    command += ["--gym-server-mode", args.mode, *args.pytest_args]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    report_path = workdir / "report.json"
+    if not report_path.is_file():
+        raise SystemExit(
+            f"no report (pytest exit {result.returncode}):\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+        )
+    return json.loads(report_path.read_text()), elapsed, result.stdout[-3000:]
+
+
+def rollout_count(workdir: Path, folder: str) -> int:
+    """Return the number of non-blank lines of the folder's data/example_rollouts.jsonl."""
+    path = workdir / folder / "data" / "example_rollouts.jsonl"
+    if not path.is_file():
+        return 0
+    return sum(1 for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
+
+
+def server_row(server: dict, workdir: Path) -> dict:
+    """Return one server's line of the table."""
+    checks = {check["id"]: check for check in server["checks"] if check["id"] in SERVER_CHECKS}
+    counts = Counter(check["outcome"] for check in checks.values())
+    notes = [note for check in checks.values() for note in check.get("notes", []) if note.startswith("reached: ")]
+    reached = notes[0].removeprefix("reached: ") if notes else "not reached"
+    replay = checks.get("replay", {})
+    codes = Counter(problem["code"] for problem in replay.get("problems", []))
+    total = rollout_count(workdir, server["folder"])
+    replayed = replay.get("outcome") in ("passed", "failed")
+    different = codes.get("replay.reward_changed", 0)
+    errors = codes.get("replay.failed", 0)
+    return {
+        "folder": server["folder"],
+        "reached": reached,
+        "passed": counts.get("passed", 0),
+        "failed": counts.get("failed", 0),
+        "skipped": counts.get("skipped", 0),
+        "rollouts": total,
+        "replay_equal": total - different - errors if replayed else 0,
+        "replay_different": different,
+        "replay_errors": errors,
+        "seconds": round(float(server.get("duration") or 0.0), 1),
+        "failures": {
+            check_id: check["problems"][0]["message"][:300]
+            for check_id, check in checks.items()
+            if check["outcome"] == "failed" and check["problems"]
+        },
+        "skips": {
+            check_id: check["skip_reason"] for check_id, check in checks.items() if check["outcome"] == "skipped"
+        },
+    }
+
+
+def print_table(rows: list[dict], elapsed: float) -> None:
+    """Print the per-server table, the totals, the slowest ten, skip reasons and failures."""
+    width = max(len(row["folder"]) for row in rows)
+    print(f"{'server'.ljust(width)}  pass fail skip  rollouts eq/diff/err  secs  reached")
+    for row in rows:
+        replay = f"{row['rollouts']:>3} {row['replay_equal']}/{row['replay_different']}/{row['replay_errors']}"
+        print(
+            f"{row['folder'].ljust(width)}  {row['passed']:>4} {row['failed']:>4} {row['skipped']:>4}  "
+            f"{replay:<18} {row['seconds']:>5}  {row['reached']}"
+        )
+    totals = {key: sum(row[key] for row in rows) for key in ("passed", "failed", "skipped", "rollouts")}
+    totals |= {key: sum(row[key] for row in rows) for key in ("replay_equal", "replay_different", "replay_errors")}
+    reached = sum(1 for row in rows if row["reached"] != "not reached")
+    print(f"\n{len(rows)} servers, {reached} reached (import passed); server checks: {totals}")
+    print(f"wall time {elapsed:.0f} s")
+    print("\nslowest ten:")
+    for row in sorted(rows, key=lambda r: -r["seconds"])[:10]:
+        print(f"  {row['seconds']:>6} s  {row['folder']}")
+    reasons = Counter(reason.split(":")[0][:110] for row in rows for reason in row["skips"].values())
+    print("\nskip reasons (first words, by count):")
+    for reason, count in reasons.most_common(25):
+        print(f"  {count:>4}  {reason}")
+    print("\nfailures (first problem of each failed check):")
+    for row in rows:
+        for check_id, message in row["failures"].items():
+            print(f"  {row['folder']}::{check_id}: {message}")
+
+
+def main() -> None:
+    """Run the corpus and print and write the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", type=Path, required=True, help="the unpacked NeMo Gym 0.7.0 tree")
+    parser.add_argument("--max-examples", type=int, default=10, help="examples per fuzz check and server")
+    parser.add_argument("--mode", default="auto", help="--gym-server-mode (auto, child, in-process)")
+    parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "server_corpus.json")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --), e.g. -k")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gym-conform-corpus-") as tmp:
+        workdir = Path(tmp)
+        report, elapsed, tail = run_corpus(args.tree.resolve(), workdir, args)
+        rows = [server_row(server, workdir) for server in report["servers"]]
+    print_table(rows, elapsed)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"elapsed_seconds": elapsed, "servers": rows, "summary": report["summary"]}, indent=2)
+    )
+    print(f"\nwritten to {args.json}; pytest's last output:\n{tail[-800:]}")
+
+
+if __name__ == "__main__":
+    main()
