@@ -25,6 +25,7 @@ from gym_conform.prepare.plan import (
 )
 from gym_conform.prepare.progress import ProgressLine
 from gym_conform.prepare.sidecars import Outcome, Reconciled, reconcile
+from gym_conform.prepare.task_rows import judge_task_rows, with_schemas
 from gym_conform.prepare.workers import ScanResult, scan_job
 
 Echo = Callable[[str], None]
@@ -67,6 +68,7 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
     echo(f"In scope dataset types for `{options.mode}` mode: {list(types)}")
     routing = _routing(options, cfg, instances, echo)
     jobs = plan_jobs(instances, types, cfg, routing)
+    jobs = with_schemas(jobs, options.task_data_validation, options.mode, echo)
     summary = PrepareSummary()
     if not jobs:
         echo("note: " + _nothing_in_scope(types, cfg).render())
@@ -159,6 +161,9 @@ def _scan(job: DatasetJob, sink, options: PrepareOptions, echo: Echo) -> ScanRes
         result = scan_job(job, sink, options.num_workers, progress.advance)
     finally:
         progress.close()
+    result.problems += judge_task_rows(
+        job, result.task_rows, result.task_issues, options.task_data_validation, options.mode, echo
+    )
     echo(f"{job.display_path}: {result.lines_read} rows read, {len(result.problems)} problem(s)")
     return result
 

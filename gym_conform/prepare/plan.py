@@ -33,6 +33,8 @@ class DatasetJob:
     config_location: Location
     routing: str = AGENT_REF
     source: str = ""
+    # The folder whose task_data.py holds the rows' TaskData schema (0.7.0's owning server), if any.
+    schema_dir: Path | None = None
 
     @property
     def type(self) -> str:
@@ -102,10 +104,32 @@ def plan_jobs(
                     problems += error.problems
                     continue
             path = resolve_read_path(str(dataset.jsonl_fpath))
-            jobs.append(DatasetJob(name, dataset, path, location, routing, instance.name))
+            home = schema_home(instance, instances)
+            jobs.append(DatasetJob(name, dataset, path, location, routing, instance.name, home))
     if problems:
         raise ProblemsFound(problems, summary=f"{len(problems)} dataset(s) route to no single agent")
     return jobs
+
+
+def schema_home(declarer: ServerInstance, instances: Sequence[ServerInstance]) -> Path | None:
+    """The folder that owns a dataset's row schema, found as 0.7.0 finds it (None: no schema to check).
+
+    A resources server owns its own datasets; an agent's belong to the resources server it references; a
+    self-contained agent (no `resources_server` key) keeps its schema under `responses_api_agents/<impl>/`.
+    """
+    folder, implementation = RESOURCES_SERVER_TYPE, declarer.implementation
+    if declarer.server_type == AGENT_SERVER_TYPE:
+        reference = declarer.fields.get("resources_server")
+        if reference is None:
+            folder = AGENT_SERVER_TYPE
+        else:
+            name = reference.get("name") if isinstance(reference, dict) else None
+            owner = next((i for i in instances if i.name == name and i.server_type == RESOURCES_SERVER_TYPE), None)
+            if owner is None:
+                return None  # a dangling reference: its schema home is the missing server
+            implementation = owner.implementation
+    path = resolve_read_path(f"{folder}/{implementation}")
+    return path if path.is_dir() else None
 
 
 def _agent_for(declarer: ServerInstance, dataset: Any, instances: Sequence[ServerInstance], where: Location) -> str:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import IO, Any
 
+from gym_conform.core.config.loader import search_roots
 from gym_conform.core.jsonl import JsonLineError, parse_json_line
 from gym_conform.core.metrics.dataset_metrics import json_word_count, user_turns
 from gym_conform.core.rows import RCP, check_row
+from gym_conform.core.task_data import TaskIssue, TaskSchema, TaskSchemaError, load_task_schema
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.canonical import DumpsFormProver, count_strings
 from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
@@ -75,6 +78,8 @@ class RangeTask:
     dataset: Any = None
     known_kinds: dict[str, type] = field(default_factory=dict)
     routing: str = AGENT_REF
+    # The folder of the rows' task_data.py schema (loaded, and cached, in the process that scans).
+    schema_dir: str | None = None
 
 
 @dataclass
@@ -86,6 +91,9 @@ class ShardScan:
     output_bytes: int = 0
     trace: MetricsTrace = field(default_factory=MetricsTrace)
     problems: list[tuple[int, Problem | JsonLineError]] = field(default_factory=list)
+    # Rows checked against the task_data schema, and the issues of those that have some (by line).
+    task_rows: int = 0
+    task_issues: list[tuple[int, list[TaskIssue]]] = field(default_factory=list)
 
     def located(self, where: str, lines_before: int) -> list[Problem]:
         """Return the problems placed at file `where`, this range starting after `lines_before` lines."""
@@ -133,6 +141,7 @@ class _Scanner:
         self.template: RowTemplate | None = None
         self.misses = 0
         self.number = 0
+        self.schema = _task_schema(task.schema_dir)
 
     def block(self, data: bytes) -> list[bytes]:
         """Scan newline-separated lines (the last without its newline); return their collated output.
@@ -153,6 +162,8 @@ class _Scanner:
             else:
                 rows, parts = taken
                 template.record_region(rows, parts, self.scan.trace, self.task.num_repeats)
+                if self.schema is not None:
+                    self._check_tasks(self.number + 1, rows)
                 self.scan.rows += lines
                 self.number += lines
                 self.misses = 0
@@ -189,6 +200,7 @@ class _Scanner:
                         rows[index - screened_from : end - screened_from],
                         parts[index - screened_from : end - screened_from],
                         out,
+                        first + index + 1,
                     )
                     index = end
                     self.misses = 0
@@ -199,12 +211,26 @@ class _Scanner:
             index += 1
         self.number = first + total
 
-    def _take(self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes]) -> None:
+    def _take(
+        self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes], number: int
+    ) -> None:
         """Record lines the template took (all in json.dumps form): splice the routing member in."""
         self.template.record(rows, parts, self.scan.trace, self.task.num_repeats)
+        if self.schema is not None:
+            self._check_tasks(number, rows)
         self.scan.rows += len(lines)
         if self.writing and not self.scan.problems:
             self._splice(lines, out)
+
+    def _check_tasks(self, first: int, rows: list[dict]) -> None:
+        """Validate rows (lines `first`, `first + 1`, ...) against the task_data schema; keep their issues."""
+        assert self.schema is not None
+        scan = self.scan
+        scan.task_rows += len(rows)
+        for offset, row in enumerate(rows):
+            issues = self.schema.validate_row(row)
+            if issues:
+                scan.task_issues.append((first + offset, issues))
 
     def _splice(self, lines: list[bytes], out: list[bytes]) -> None:
         """Add json.dumps-form lines, each `num_repeats` times, the routing member spliced in before the last "}"."""
@@ -249,6 +275,8 @@ class _Scanner:
             except DataError as error:
                 problems.append((number, error.problems[0]))
                 return
+        if self.schema is not None and type(row) is dict:
+            self._check_tasks(number, [row])
         facts = quick_params(row.get(RCP)) if type(row) is dict else None
         if facts is None:
             issues = check_row(row)
@@ -299,6 +327,16 @@ class _Scanner:
         row[self.key] = self.ref
         line = (_dumps(row) + "\n").encode()
         out.append(line if repeats == 1 else line * repeats)
+
+
+def _task_schema(schema_dir: str | None) -> TaskSchema | None:
+    """The schema of a folder, read statically (the caller has already reported a folder that has none)."""
+    if schema_dir is None:
+        return None
+    try:
+        return load_task_schema(Path(schema_dir), roots=search_roots())
+    except TaskSchemaError:
+        return None
 
 
 def _blocks(path: str, start: int, end: int) -> Iterator[tuple[bytes, int]]:

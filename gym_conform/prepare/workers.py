@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
+from gym_conform.core.task_data import TaskIssue
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.plan import DatasetJob
 from gym_conform.prepare.scan import RangeTask, ShardScan, scan_range
@@ -43,6 +44,9 @@ class ScanResult:
     metrics: DatasetMetrics = field(default_factory=DatasetMetrics)
     problems: list[Problem] = field(default_factory=list)
     lines_read: int = 0
+    # Rows checked against the task_data schema, and each row's issues at its file line, in file order.
+    task_rows: int = 0
+    task_issues: list[tuple[int, list[TaskIssue]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -72,7 +76,10 @@ def scan_job(job: DatasetJob, sink: IO[bytes] | None, num_workers: int, advance:
 
 
 def _task(job: DatasetJob, start: int, end: int, known: dict[str, type] | None = None) -> RangeTask:
-    return RangeTask(str(job.path), start, end, job.agent, job.num_repeats, job.dataset, known or {}, job.routing)
+    schema = None if job.schema_dir is None else str(job.schema_dir)
+    return RangeTask(
+        str(job.path), start, end, job.agent, job.num_repeats, job.dataset, known or {}, job.routing, schema
+    )
 
 
 def _scan_here(job: DatasetJob, ranges: list[tuple[int, int]], sink: IO[bytes] | None, advance) -> ScanResult:
@@ -88,6 +95,8 @@ def _scan_here(job: DatasetJob, ranges: list[tuple[int, int]], sink: IO[bytes] |
 def _absorb(result: ScanResult, shard: ShardScan) -> None:
     """Add one shard's problems (placed at file lines) and metrics to `result`, in file order."""
     result.problems += shard.located(result.job.display_path, result.lines_read)
+    result.task_rows += shard.task_rows
+    result.task_issues += [(result.lines_read + line, issues) for line, issues in shard.task_issues]
     result.lines_read += shard.lines
     shard.trace.replay(result.metrics, result.job.num_repeats)
 
