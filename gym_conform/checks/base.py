@@ -70,10 +70,43 @@ class Check:
     level: Level
     title: str
     code: Callable[[FolderContext], None] | str
+    strict: bool = False  # beyond NeMo Gym's own rules: runs only with --gym-strict
 
     def run(self, ctx: FolderContext) -> None:
-        """Run the check on one folder."""
-        self.function()(ctx)
+        """Run the check on one folder; report only the findings this run's rule set and waivers leave.
+
+        Findings only `--gym-strict` reports, needs (a value or config to supply) and waived problems become
+        notes; the check fails only when some other problem is left.
+        """
+        # Imported here: rules are engine code, and base.py stays importable at no cost.
+        from gym_conform.checks.rules import triage
+
+        if self.strict and not ctx.settings.strict:
+            raise CheckSkipped(f"strict check: run with --gym-strict (or gym_strict = true) to include {self.id}")
+        try:
+            self.function()(ctx)
+        except CheckFailed as failed:
+            waivers = [w for w in ctx.settings.waivers if w.applies_to(ctx.display, self.id)]
+            for waiver in waivers:
+                waiver.checked = True
+            sorted_ = triage(failed.problems, check=self.id, strict=ctx.settings.strict, waivers=waivers)
+            for problem in sorted_.notes:
+                ctx.note(problem.render())
+            if sorted_.strict_only:
+                codes = ", ".join(sorted({p.code for p in sorted_.strict_only}))
+                ctx.note(f"{len(sorted_.strict_only)} finding(s) left to --gym-strict ({codes})")
+            for problem, waiver in sorted_.waived:
+                ctx.note(f"waived by {waiver.source} ({waiver.key}: {waiver.reason}): {problem.render()}")
+            if sorted_.reported == failed.problems:
+                raise
+            if sorted_.reported:
+                hidden = len(failed.problems) - len(sorted_.reported)
+                summary = f"{failed.summary} ({len(sorted_.reported)} reported, {hidden} noted)"
+                raise CheckFailed(sorted_.reported, summary=summary) from None
+            return
+        for waiver in ctx.settings.waivers:
+            if waiver.applies_to(ctx.display, self.id):
+                waiver.checked = True
 
     def function(self) -> Callable[[FolderContext], None]:
         """Return the check's function, importing its module when the check names it as "module:function"."""

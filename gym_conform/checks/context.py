@@ -14,17 +14,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import yaml
+
 from gym_conform.checks.base import CheckSkipped, Level
-from gym_conform.checks.discovery import RESOURCES_SERVER_TYPE, config_files, declares_resources_server
+from gym_conform.checks.discovery import (
+    RESOURCES_SERVER_TYPE,
+    config_files,
+    declares_resources_server,
+    is_environment_folder,
+)
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
 from gym_conform.core.config.schema import RESERVED_TOP_LEVEL_KEYS, ServerInstance, parse_server_instances
 from gym_conform.core.config.schema_datasets import AnyDatasetConfig, validate_dataset
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.rows import check_row
+from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
+    from gym_conform.checks.rules import Waiver
     from gym_conform.server.loader import LoadedServer
 
 AGENT_SERVER_TYPE = "responses_api_agents"
@@ -48,6 +57,9 @@ class CheckSettings:
     live_repeats: int = 1
     save_rollouts: Path | None = None
     live_concurrency: int = 32
+    strict: bool = False
+    update_expected: bool = False
+    waivers: list[Waiver] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -93,8 +105,12 @@ def count_lines(path: Path) -> tuple[int, list[int]]:
     return len(lines), [number for number, line in enumerate(lines, start=1) if not line.strip()]
 
 
-def scan_rows(path: Path, shown: str) -> JsonlScan:
-    """Validate every row of a dataset file as `ng_prepare_data` does; list every bad line, not only the first."""
+def scan_rows(path: Path, shown: str, *, requests: bool = True) -> JsonlScan:
+    """Validate every row of a dataset file as `ng_prepare_data` does; list every bad line, not only the first.
+
+    With `requests=False` (a taskset's source rows, which the environment server materializes into requests)
+    each line need only be a JSON object.
+    """
     if not path.is_file():
         return JsonlScan(path, exists=False)
     line_count, blank_lines = count_lines(path)
@@ -106,6 +122,19 @@ def scan_rows(path: Path, shown: str) -> JsonlScan:
             row = parse_json_line(text)
         except JsonLineError as error:
             scan.problems += error.at(shown, line).problems
+            continue
+        if not requests:
+            if not isinstance(row, dict):
+                scan.problems.append(
+                    Problem(
+                        "row.not_object",
+                        "each row must be a JSON object",
+                        Location(shown, line),
+                        "write one JSON object per line",
+                    )
+                )
+            else:
+                scan.rows.append((line, row))
             continue
         issues = check_row(row)
         if issues:
@@ -141,6 +170,7 @@ class FolderContext:
         self._cache: dict[Any, tuple[bool, Any]] = {}
         self._cleanups: list[Callable[[], object]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._needs: dict[Path, list[Problem]] = {}
 
     def __repr__(self) -> str:
         return f"FolderContext({self.display!r}, level={self.settings.level.label})"
@@ -229,8 +259,13 @@ class FolderContext:
 
     @property
     def config_files(self) -> list[Path]:
-        """Return the folder's configs/*.yaml files, sorted."""
+        """Return the folder's configs (configs/*.yaml, or an environment's config*.yaml), sorted."""
         return config_files(self.folder)
+
+    @property
+    def is_environment(self) -> bool:
+        """Return whether the folder is a 0.7.0 environment (server + agent + datasets), not a resources server."""
+        return not (self.folder / "configs").is_dir() and is_environment_folder(self.folder)
 
     @property
     def primary_config_file(self) -> Path:
@@ -244,7 +279,7 @@ class FolderContext:
                 hint=f"add configs/{self.folder.name}.yaml declaring `<name>: {{resources_servers: "
                 f"{{{self.folder.name}: {{entrypoint: app.py, domain: ...}}}}}}` and an agent that uses it",
             )
-        named = [path for path in files if path.stem == self.folder.name]
+        named = [path for path in files if path.stem in (self.folder.name, "config")]
         if named:
             return named[0]
         if len(files) == 1:
@@ -252,12 +287,31 @@ class FolderContext:
         return next((path for path in files if declares_resources_server(path)), files[0])
 
     def load_config_file(self, path: Path) -> LoadedConfig:
-        """Load one config file as NeMo Gym would for data preparation (no model config needed)."""
+        """Load one config file as NeMo Gym would for data preparation (no model config needed).
+
+        Values left to the user (`???`, `${oc.env:VAR}`, keys env.yaml sets) become placeholders and
+        `needs(path)` lists them. An overlay (a config whose resources-server block has no `entrypoint`) is
+        loaded on top of the primary config, as it is meant to be passed.
+        """
 
         def load() -> LoadedConfig:
-            return load_config({"config_paths": [str(path)]}, initial=NO_MODEL_DEFAULTS, roots=self.read_roots)
+            needs: list[ConfigError] = []
+            paths = [str(path)]
+            primary = self.primary_config_file
+            if Path(path) != primary and is_overlay(Path(path)):
+                paths = [str(primary), str(path)]
+            try:
+                return load_config(
+                    {"config_paths": paths}, initial=NO_MODEL_DEFAULTS, roots=self.read_roots, needs=needs
+                )
+            finally:
+                self._needs[Path(path)] = [problem for error in needs for problem in error.problems]
 
         return self._memo(("config", Path(path)), load)
+
+    def needs(self, path: Path) -> list[Problem]:
+        """Return what loading a config file needs from its user (`config.needs_value`); [] when nothing."""
+        return list(self._needs.get(Path(path), []))
 
     @property
     def config(self) -> LoadedConfig:
@@ -326,7 +380,22 @@ class FolderContext:
     @property
     def example_scan(self) -> JsonlScan:
         """Return data/example.jsonl read and validated (every bad row listed)."""
-        return self._memo("example_scan", lambda: scan_rows(self.example_path, self.show(self.example_path)))
+
+        def scan() -> JsonlScan:
+            try:
+                taskset = self.example_taskset
+            except GymConformError:
+                taskset = None  # the config check reports a config that does not load
+            return scan_rows(self.example_path, self.show(self.example_path), requests=taskset is None)
+
+        return self._memo("example_scan", scan)
+
+    @property
+    def example_taskset(self) -> str | None:
+        """Return the taskset the example dataset's rows feed (0.7.0 materializes them into requests), if any."""
+        entry = self.example_dataset
+        raw = entry.raw.get("taskset") if entry is not None and isinstance(entry.raw, dict) else None
+        return str(raw) if raw else None
 
     @property
     def example_rows(self) -> list[tuple[int, dict]]:
@@ -374,17 +443,38 @@ class FolderContext:
             raise first_error
 
 
+def is_overlay(path: Path) -> bool:
+    """Return whether a config's resources-server blocks all lack `entrypoint` (it overrides another config)."""
+    try:
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    blocks = [
+        fields
+        for block in data.values()
+        if isinstance(block, dict) and isinstance(block.get(RESOURCES_SERVER_TYPE), dict)
+        for fields in block[RESOURCES_SERVER_TYPE].values()
+    ]
+    return bool(blocks) and all(isinstance(fields, dict) and "entrypoint" not in fields for fields in blocks)
+
+
 def _dataset_entries(cfg: LoadedConfig, path: Path) -> Iterator[DatasetEntry]:
-    """Yield the dataset entries of every agent block of a loaded config, in config order."""
+    """Yield the dataset entries of every agent and resources-server block of a loaded config, in config order.
+
+    0.7.0 declares datasets on the resources-server block too (rows route to the agent that uses that server).
+    """
     for name, block in cfg.data.items():
         if name in RESERVED_TOP_LEVEL_KEYS or not isinstance(block, dict):
             continue
-        implementations = block.get(AGENT_SERVER_TYPE)
-        if not isinstance(implementations, dict):
-            continue
-        for implementation, fields in implementations.items():
-            datasets = fields.get("datasets") if isinstance(fields, dict) else None
-            for index, raw in enumerate(datasets if isinstance(datasets, list) else []):
-                key_path = (name, AGENT_SERVER_TYPE, implementation, "datasets", index)
-                model, _ = validate_dataset(raw)
-                yield DatasetEntry(path, name, key_path, cfg.locate(key_path), raw, model)
+        for server_type in (AGENT_SERVER_TYPE, RESOURCES_SERVER_TYPE):
+            implementations = block.get(server_type)
+            if not isinstance(implementations, dict):
+                continue
+            for implementation, fields in implementations.items():
+                datasets = fields.get("datasets") if isinstance(fields, dict) else None
+                for index, raw in enumerate(datasets if isinstance(datasets, list) else []):
+                    key_path = (name, server_type, implementation, "datasets", index)
+                    model, _ = validate_dataset(raw)
+                    yield DatasetEntry(path, name, key_path, cfg.locate(key_path), raw, model)

@@ -20,7 +20,28 @@ from gym_conform.errors import GymConformError, Location, Problem
 EXAMPLE_COUNT = 5
 
 
-def _count_problems(path: str, count: int, blank_lines: list[int], what: str, code: str) -> list[Problem]:
+def _counted(ctx: FolderContext) -> bool:
+    """Return whether the 5-line rule applies: 0.7.0's CI counts only resources servers' files (or --gym-strict)."""
+    return not ctx.is_environment or ctx.settings.strict
+
+
+def skip_environment_without_examples(ctx: FolderContext) -> None:
+    """Skip a check of an environment's data/example.jsonl when its config reads none there (0.7.0 needs none)."""
+    try:
+        paths = [e.jsonl_fpath for p in ctx.config_files for e in ctx.dataset_entries(p) if e.type == "example"]
+    except GymConformError:
+        paths = []  # the config check reports a config that does not load
+    if any(path and ctx.points_to(path, ctx.example_path) for path in paths):
+        return
+    elsewhere = [path for path in paths if path]
+    if elsewhere:
+        raise CheckSkipped(f"this environment's example rows are {elsewhere[0]} (checked with that folder)")
+    raise CheckSkipped("this environment declares no example dataset, and 0.7.0 requires none of it")
+
+
+def _count_problems(
+    path: str, count: int, blank_lines: list[int], what: str, code: str, *, counted: bool = True
+) -> list[Problem]:
     """Report blank lines and a line count other than 5, counted as NeMo Gym's CI counts them."""
     problems = [
         Problem(
@@ -31,7 +52,7 @@ def _count_problems(path: str, count: int, blank_lines: list[int], what: str, co
         )
         for line in blank_lines
     ]
-    if count != EXAMPLE_COUNT:
+    if counted and count != EXAMPLE_COUNT:
         fix = (
             f"keep exactly {EXAMPLE_COUNT} (usually the first {EXAMPLE_COUNT} of your train data)"
             if count > EXAMPLE_COUNT
@@ -52,6 +73,8 @@ def check_example_data(ctx: FolderContext) -> None:
     """Fail unless data/example.jsonl has exactly 5 lines, each a row `ng_prepare_data` accepts."""
     scan = ctx.example_scan
     shown = ctx.show(ctx.example_path)
+    if not scan.exists and ctx.is_environment:
+        skip_environment_without_examples(ctx)
     if not scan.exists:
         raise CheckFailed(
             [
@@ -65,7 +88,7 @@ def check_example_data(ctx: FolderContext) -> None:
             summary=f"{shown} is missing",
         )
     problems = scan.problems + _count_problems(
-        shown, scan.line_count, scan.blank_lines, "example rows", "data.example_count"
+        shown, scan.line_count, scan.blank_lines, "example rows", "data.example_count", counted=_counted(ctx)
     )
     if problems:
         bad_rows = len({p.location.line for p in scan.problems})
@@ -139,6 +162,9 @@ def check_example_rollouts(ctx: FolderContext) -> None:
     """Fail unless data/example_rollouts.jsonl has exactly 5 well-formed rollout lines."""
     path = ctx.rollouts_path
     shown = ctx.show(path)
+    if not path.is_file() and not _counted(ctx):
+        skip_environment_without_examples(ctx)
+        raise CheckSkipped("0.7.0 requires example rollouts of resources servers only, not of environments")
     if not path.is_file():
         raise CheckFailed(
             [
@@ -152,7 +178,9 @@ def check_example_rollouts(ctx: FolderContext) -> None:
             summary=f"{shown} is missing",
         )
     count, blank_lines = count_lines(path)
-    problems = _count_problems(shown, count, blank_lines, "example rollouts", "data.rollouts_count")
+    problems = _count_problems(
+        shown, count, blank_lines, "example rollouts", "data.rollouts_count", counted=_counted(ctx)
+    )
     for line, text in iter_jsonl_lines(path):
         try:
             obj = parse_json_line(text)

@@ -11,6 +11,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field
 
 from gym_conform.cli.common import EXIT_OK, options_from_args, render_help, run, wants_help
+from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, Location
 from gym_conform.hub.download import download_dataset_file, find_split_file, resolve_hf_token
 
@@ -81,7 +82,7 @@ def env_yaml_hf_token(path: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         # Only the problem and its place: str(error) quotes the offending line, which may hold a secret.
         mark = getattr(error, "problem_mark", None)

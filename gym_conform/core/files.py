@@ -1,13 +1,73 @@
-"""Atomic file output: write to a temporary sibling, then rename, so no reader sees a partial file."""
+"""Files: atomic output (temporary sibling, then rename), and inputs opened only when they are regular files."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from gym_conform.errors import GymConformError, Location
+
+_KINDS = (
+    (stat.S_ISDIR, "directory"),
+    (stat.S_ISFIFO, "FIFO (named pipe)"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
+
+
+class NotRegularFileError(GymConformError):
+    """An input path names a directory, FIFO, socket or device: refused before it is opened for reading."""
+
+    code = "file.not_regular"
+
+
+def _kind(mode: int) -> str | None:
+    return next((name for test, name in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "special file")
+
+
+def not_regular(path: str | os.PathLike[str], what: str, kind: str) -> NotRegularFileError:
+    """Return the error for an input that is not a regular file."""
+    hint = (
+        "give the path of a file inside that directory, not the directory itself"
+        if kind == "directory"
+        else "give the path of a regular file: a pipe, socket or device is never read (it could block or never end)"
+    )
+    return NotRegularFileError(
+        f"{what} is a {kind}, not a regular file; it was not read", location=Location(str(path)), hint=hint
+    )
+
+
+def open_regular(path: str | os.PathLike[str], what: str = "input file") -> IO[bytes]:
+    """Open a regular file for binary reading; refuse a directory, FIFO, socket or device without blocking on it.
+
+    The type is checked before opening (stat), and again on the opened descriptor: the open itself is
+    non-blocking, so a FIFO swapped in between cannot hang the process waiting for a writer.
+    """
+    kind = _kind(os.stat(path).st_mode)
+    if kind is not None:
+        raise not_regular(path, what, kind)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        kind = _kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise not_regular(path, what, kind)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """Return what tells one version of a file from another: device, inode, size, modification time."""
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 @contextlib.contextmanager

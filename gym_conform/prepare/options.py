@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gym_conform.core.jsonl import MAX_LINE_BYTES
 from gym_conform.prepare.shards import usable_cpus
 
 Mode = Literal["example_validation", "train_preparation"]
@@ -84,5 +85,13 @@ class PrepareOptions(BaseModel):
             "Check rows against the owning server's task_data.py TaskData schema, read without running it.\n"
             "error: schema violations fail the run; warn: they are printed; off: no check. auto (as NeMo Gym\n"
             "0.7.0): error in example_validation, warn in train_preparation. Servers without task_data.py: no check."
+        ),
+    )
+    max_line_bytes: int = Field(
+        default=MAX_LINE_BYTES,
+        ge=1024,
+        description=(
+            "Longest dataset line accepted, in bytes (default 64 MiB). A longer line is reported and the rest of\n"
+            "its file is not read, so a file without line ends (binary, sparse) never fills memory."
         ),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gym_conform.core.config.loader import LoadedConfig
@@ -127,7 +127,10 @@ def _prepare_type(
     problems: list[Problem] = []
     try:
         with atomic_output(target, "wb") as sink:
-            results = [_scan(job, sink, options, echo) for job in jobs]
+            results: list[ScanResult] = []
+            for job in jobs:
+                # A taskset row's default task id counts the source rows of this type before it (0.7.0's index).
+                results.append(_scan(replace(job, task_base=sum(r.lines_read for r in results)), sink, options, echo))
             for result in results:
                 problems += result.problems
                 if result.ok:
@@ -158,7 +161,7 @@ def _scan(job: DatasetJob, sink, options: PrepareOptions, echo: Echo) -> ScanRes
         )
     progress = ProgressLine(job.display_path, _size(job.path))
     try:
-        result = scan_job(job, sink, options.num_workers, progress.advance)
+        result = scan_job(job, sink, options.num_workers, progress.advance, max_line_bytes=options.max_line_bytes)
     finally:
         progress.close()
     result.problems += judge_task_rows(

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from gym_conform.core.config.loader import resolve_read_path
+from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, DataError, Location
 
 
@@ -51,7 +52,7 @@ def _render(template: str, row: dict, role: str) -> str:
 def load_prompt(path: Path) -> dict[str, str]:
     """Read a prompt YAML: a mapping with a `user` template and an optional `system` template."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"prompt_config not found: {path}", code="config.not_found") from None
     except yaml.YAMLError as error:

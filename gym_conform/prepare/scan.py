@@ -8,13 +8,25 @@ relative until `ShardScan.located` knows where the range starts in the file.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from gym_conform.core.config.loader import search_roots
-from gym_conform.core.jsonl import JsonLineError, parse_json_line
+from gym_conform.core.files import file_identity, open_regular
+from gym_conform.core.jsonl import (
+    MAX_LINE_BYTES,
+    JsonLineError,
+    bom_error,
+    encoding_error,
+    line_too_long,
+    lone_surrogate,
+    nul_error,
+    parse_json_line,
+    surrogate_error,
+)
 from gym_conform.core.metrics.dataset_metrics import json_word_count, user_turns
 from gym_conform.core.rows import RCP, check_row
 from gym_conform.core.task_data import TaskIssue, TaskSchema, TaskSchemaError, load_task_schema
@@ -23,6 +35,7 @@ from gym_conform.prepare.canonical import DumpsFormProver, count_strings
 from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
+from gym_conform.prepare.tasksets import materialize_task
 from gym_conform.prepare.template import RowTemplate
 from gym_conform.prepare.trace import MetricsTrace
 
@@ -78,8 +91,15 @@ class RangeTask:
     dataset: Any = None
     known_kinds: dict[str, type] = field(default_factory=dict)
     routing: str = AGENT_REF
+    max_line_bytes: int = MAX_LINE_BYTES
+    # The file's (device, inode, size, mtime) when the run planned its shards: a file replaced or changed
+    # since then is refused, not read half old, half new.
+    identity: tuple[int, int, int, int] | None = None
     # The folder of the rows' task_data.py schema (loaded, and cached, in the process that scans).
     schema_dir: str | None = None
+    # 0.7.0 tasksets: rows materialize into Environment Server tasks; `task_base` + line - 1 is a row's index.
+    taskset: str | None = None
+    task_base: int = 0
 
 
 @dataclass
@@ -94,6 +114,8 @@ class ShardScan:
     # Rows checked against the task_data schema, and the issues of those that have some (by line).
     task_rows: int = 0
     task_issues: list[tuple[int, list[TaskIssue]]] = field(default_factory=list)
+    # True when an overlong line ended the scan early: later ranges of the file cannot be placed.
+    stopped: bool = False
 
     def located(self, where: str, lines_before: int) -> list[Problem]:
         """Return the problems placed at file `where`, this range starting after `lines_before` lines."""
@@ -114,15 +136,20 @@ def scan_range(task: RangeTask, sink: IO[bytes] | None, progress: Progress | Non
     """
     scanner = _Scanner(task, sink is not None)
     scan = scanner.scan
-    for block, size in _blocks(task.path, task.start, task.end):
-        rows_before = scan.rows
-        out = scanner.block(block)
-        if out and sink is not None and not scan.problems:
-            data = b"".join(out)
-            sink.write(data)
-            scan.output_bytes += len(data)
-        if progress is not None:
-            progress(size, scan.rows - rows_before)
+    try:
+        for block, size, offset in _blocks(task):
+            rows_before = scan.rows
+            out = scanner.block(block, offset)
+            if out and sink is not None and not scan.problems:
+                data = b"".join(out)
+                sink.write(data)
+                scan.output_bytes += len(data)
+            if progress is not None:
+                progress(size, scan.rows - rows_before)
+    except _LineTooLong as long_line:
+        scanner.number += 1
+        scan.problems.append((scanner.number, line_too_long(task.max_line_bytes, long_line.nul_bytes_read)))
+        scan.stopped = True
     scan.lines = scanner.number
     return scan
 
@@ -142,8 +169,13 @@ class _Scanner:
         self.misses = 0
         self.number = 0
         self.schema = _task_schema(task.schema_dir)
+        # Where the lines `_lines` scans start in the file, found only when a problem needs a byte offset.
+        self._region_offset = 0
+        self._region: list[bytes] = []
+        self._index = 0
+        self._cursor = (0, 0)
 
-    def block(self, data: bytes) -> list[bytes]:
+    def block(self, data: bytes, offset: int = 0) -> list[bytes]:
         """Scan newline-separated lines (the last without its newline); return their collated output.
 
         The lines go by regions of about `REGION_BYTES`: the template takes a whole region at once, or its
@@ -158,6 +190,7 @@ class _Scanner:
             template = self.template
             taken = None if template is None else template.screen_region(region, lines)
             if taken is None:
+                self._region_offset = offset + start
                 self._lines(region.split(b"\n"), out)
             else:
                 rows, parts = taken
@@ -180,6 +213,7 @@ class _Scanner:
         """Scan lines one by one, the template taking the runs of lines it can."""
         first = self.number
         total = len(lines)
+        self._region, self._cursor = lines, (0, self._region_offset)
         index = 0
         screened_by = None
         screened_end = 0
@@ -207,6 +241,7 @@ class _Scanner:
                     continue
                 self.misses += 1
             self.number = first + index + 1
+            self._index = index
             self._one(lines[index], out)
             index += 1
         self.number = first + total
@@ -221,6 +256,28 @@ class _Scanner:
         self.scan.rows += len(lines)
         if self.writing and not self.scan.problems:
             self._splice(lines, out)
+
+    def _task_row(self, number: int, row: dict, out: list[bytes]) -> None:
+        """A taskset row: a request is optional (metrics then count the example only); written materialized."""
+        problems = self.scan.problems
+        tools, turns, temperature, words = None, 0, None, None
+        facts = quick_params(row.get(RCP))
+        if facts is not None:
+            tools, turns, temperature, words, _ = facts
+        elif RCP in row and not check_row(row):
+            params = row[RCP]
+            tools = None if params.get("tools") is None else len(params["tools"])
+            turns, temperature = user_turns(params.get("input")), params.get("temperature")
+            words = json_word_count(params)
+        try:
+            materialized = materialize_task(row, self.task.taskset or "", self.task.task_base + number - 1)
+            self.scan.trace.observe(row, tools, turns, temperature, words, self.task.num_repeats)
+        except DataError as error:
+            problems.append((number, error.problems[0]))
+            return
+        self.scan.rows += 1
+        if self.writing and not problems:
+            out.append(((_dumps(materialized) + "\n").encode()) * self.task.num_repeats)
 
     def _check_tasks(self, first: int, rows: list[dict]) -> None:
         """Validate rows (lines `first`, `first + 1`, ...) against the task_data schema; keep their issues."""
@@ -247,26 +304,33 @@ class _Scanner:
         if raw[-1:] == b"\r":
             raw = raw[:-1]
         if raw[:1] != b"{":
-            if number == 1 and self.task.start == 0 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
+            if raw.startswith(_BOM):
+                problems.append((number, bom_error()))
+                return
             if not raw.strip():
                 return
         try:
             text = raw.decode()
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", "surrogateescape")
+        except UnicodeDecodeError as exc:
+            problems.append((number, encoding_error(raw, exc.start, self._line_offset())))
+            return
         try:
             row, end = _scan_json(text, 0)
             if end != len(text):
                 row = parse_json_line(text)
         except JsonLineError as error:
-            problems.append((number, error))
+            problems.append((number, self._refused(raw, error)))
             return
         except Exception:
             try:
                 row = parse_json_line(text)
             except JsonLineError as error:
-                problems.append((number, error))
+                problems.append((number, self._refused(raw, error)))
+                return
+        if b"\\u" in raw:
+            lone = lone_surrogate(text)
+            if lone is not None:
+                problems.append((number, surrogate_error(lone + 1)))
                 return
         transform = self.transform
         if transform is not None and type(row) is dict:
@@ -277,6 +341,9 @@ class _Scanner:
                 return
         if self.schema is not None and type(row) is dict:
             self._check_tasks(number, [row])
+        if self.task.taskset is not None and type(row) is dict:
+            self._task_row(number, row, out)
+            return
         facts = quick_params(row.get(RCP)) if type(row) is dict else None
         if facts is None:
             issues = check_row(row)
@@ -302,6 +369,7 @@ class _Scanner:
             return
         self.scan.rows += 1
         if facts is not None and transform is None and (self.template is None or self.misses >= RELEARN_AFTER_MISSES):
+            # (A taskset row never gets here: `_task_row` writes it materialized, so no template learns from it.)
             if self.key not in row and self.dropped not in row:
                 # A row that gives no template (a `"` in a string) leaves the last one in use a while longer.
                 self.template = RowTemplate.learn(row, facts, self.scan.trace) or self.template
@@ -328,6 +396,20 @@ class _Scanner:
         line = (_dumps(row) + "\n").encode()
         out.append(line if repeats == 1 else line * repeats)
 
+    def _refused(self, raw: bytes, error: JsonLineError) -> JsonLineError:
+        """Return the error for a line the parser refused: a NUL byte, with its file offset, says more."""
+        return nul_error(raw, self._line_offset()) if b"\x00" in raw else error
+
+    def _line_offset(self) -> int:
+        """Return the file offset of the line `_one` is scanning (line `_index` of the current region)."""
+        lines, index = self._region, self._index
+        at, offset = self._cursor
+        if at > index:
+            at, offset = 0, self._region_offset
+        offset += sum(map(len, lines[at:index])) + index - at
+        self._cursor = (index, offset)
+        return offset
+
 
 def _task_schema(schema_dir: str | None) -> TaskSchema | None:
     """The schema of a folder, read statically (the caller has already reported a folder that has none)."""
@@ -339,36 +421,74 @@ def _task_schema(schema_dir: str | None) -> TaskSchema | None:
         return None
 
 
-def _blocks(path: str, start: int, end: int) -> Iterator[tuple[bytes, int]]:
-    """Yield bytes [start, end) as blocks of whole lines, without the last `\\n`, with the bytes read."""
+class _LineTooLong(Exception):
+    """A line longer than the range's `max_line_bytes` (or NUL bytes without a line end): the scan ends there."""
+
+    def __init__(self, nul_bytes_read: int = 0) -> None:
+        super().__init__("line too long")
+        self.nul_bytes_read = nul_bytes_read
+
+
+def _blocks(task: RangeTask) -> Iterator[tuple[bytes, int, int]]:
+    """Yield bytes [start, end) as blocks of whole lines (without the last `\\n`), bytes read, and file offset.
+
+    Raise `_LineTooLong` once a line is known to exceed the limit, having read at most about the limit: blocks
+    are never larger than the limit, so a longer line always spans blocks and is measured where it ends.
+    """
+    path, limit = task.path, task.max_line_bytes
     try:
-        handle = open(path, "rb")
+        handle = open_regular(path, "dataset file")
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     with handle:
-        handle.seek(start)
-        left = end - start
-        carry = b""
+        if task.identity is not None and file_identity(os.fstat(handle.fileno())) != task.identity:
+            raise _changed(path)
+        handle.seek(task.start)
+        left = task.end - task.start
+        offset = task.start
+        carry: list[bytes] = []
+        carried = 0
         unreported = 0
+        size = min(BLOCK_BYTES, limit)
         while left > 0:
             try:
-                block = handle.read(min(BLOCK_BYTES, left))
+                block = handle.read(min(size, left))
             except OSError as exc:
                 raise _unreadable(path, exc) from exc
             if not block:
-                break
+                raise _changed(path)
             left -= len(block)
             unreported += len(block)
-            data = carry + block if carry else block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:
-                carry = data
+                carried += len(block)
+                carry.append(block)
+                if b"\x00" in block:
+                    # A NUL byte is never valid JSONL, and a run of them without a line end (a sparse or
+                    # preallocated file) could go on for gigabytes: refuse now, without reading on.
+                    raise _LineTooLong(carried)
+                if carried > limit:
+                    raise _LineTooLong()
                 continue
-            carry = data[cut + 1 :]
-            yield data[:cut], unreported
+            if carried and carried + block.find(b"\n") > limit:
+                raise _LineTooLong()
+            data = b"".join([*carry, block[:cut]]) if carry else block[:cut]
+            yield data, unreported, offset
+            offset += len(data) + 1
+            rest = len(block) - cut - 1
+            carry, carried = ([block[cut + 1 :]] if rest else []), rest
             unreported = 0
-        if carry:
-            yield carry, unreported
+        if carried:
+            yield b"".join(carry), unreported, offset
+
+
+def _changed(path: str) -> DataError:
+    return DataError(
+        "the dataset file changed (or was replaced or truncated) while it was being read",
+        code="data.changed",
+        location=Location(path=path),
+        hint="rerun once nothing else writes the file; nothing was written by this run",
+    )
 
 
 def _unreadable(path: str, exc: OSError) -> DataError:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from gym_conform.core.files import file_identity, open_regular
+from gym_conform.core.jsonl import MAX_LINE_BYTES
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.task_data import TaskIssue
 from gym_conform.errors import DataError, Location, Problem
@@ -47,17 +49,28 @@ class ScanResult:
     # Rows checked against the task_data schema, and each row's issues at its file line, in file order.
     task_rows: int = 0
     task_issues: list[tuple[int, list[TaskIssue]]] = field(default_factory=list)
+    # An overlong line ended the scan: later shards' lines cannot be numbered, so they are not taken.
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def scan_job(job: DatasetJob, sink: IO[bytes] | None, num_workers: int, advance: Advance | None = None) -> ScanResult:
+def scan_job(
+    job: DatasetJob,
+    sink: IO[bytes] | None,
+    num_workers: int,
+    advance: Advance | None = None,
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> ScanResult:
     """Validate, measure and collate (into `sink`, a seekable file) every row of `job` with up to `num_workers`."""
     path = str(job.path)
     try:
-        total = os.path.getsize(path)
+        with open_regular(path, "dataset file") as handle:
+            info = os.fstat(handle.fileno())
+        ranges = line_aligned_ranges(path, shard_size(info.st_size, max(1, num_workers)), max_line_bytes)
     except OSError as exc:
         raise DataError(
             f"cannot read dataset file: {exc.strerror or exc}",
@@ -65,28 +78,50 @@ def scan_job(job: DatasetJob, sink: IO[bytes] | None, num_workers: int, advance:
             location=Location(path=path),
             hint="check that the path exists and is a readable file",
         ) from exc
-    ranges = line_aligned_ranges(path, shard_size(total, max(1, num_workers)))
-    if num_workers > 1 and total >= PARALLEL_MIN_BYTES and len(ranges) > 1:
-        result = _scan_parallel(job, ranges, sink, num_workers, advance)
+    limits = (max_line_bytes, file_identity(info))
+    if job.taskset is not None:
+        # A taskset row's default id is its line number in the file: one range knows them all.
+        ranges = [(ranges[0][0], ranges[-1][1])] if ranges else ranges
+    elif num_workers > 1 and info.st_size >= PARALLEL_MIN_BYTES and len(ranges) > 1:
+        result = _scan_parallel(job, ranges, sink, num_workers, advance, limits)
         if result is not None:
             return result
         sink = None
         advance = None
-    return _scan_here(job, ranges, sink, advance)
+    return _scan_here(job, ranges, sink, advance, limits)
 
 
-def _task(job: DatasetJob, start: int, end: int, known: dict[str, type] | None = None) -> RangeTask:
-    schema = None if job.schema_dir is None else str(job.schema_dir)
+Limits = tuple[int, tuple[int, int, int, int]]
+
+
+def _task(job: DatasetJob, start: int, end: int, limits: Limits, known: dict[str, type] | None = None) -> RangeTask:
+    max_line_bytes, identity = limits
     return RangeTask(
-        str(job.path), start, end, job.agent, job.num_repeats, job.dataset, known or {}, job.routing, schema
+        str(job.path),
+        start,
+        end,
+        job.agent,
+        job.num_repeats,
+        job.dataset,
+        known or {},
+        job.routing,
+        max_line_bytes=max_line_bytes,
+        identity=identity,
+        schema_dir=None if job.schema_dir is None else str(job.schema_dir),
+        taskset=job.taskset,
+        task_base=job.task_base,
     )
 
 
-def _scan_here(job: DatasetJob, ranges: list[tuple[int, int]], sink: IO[bytes] | None, advance) -> ScanResult:
+def _scan_here(
+    job: DatasetJob, ranges: list[tuple[int, int]], sink: IO[bytes] | None, advance: Advance | None, limits: Limits
+) -> ScanResult:
     """Scan the ranges one after another in this process; each trace starts from the kinds seen so far."""
     result = ScanResult(job)
     for start, end in ranges:
-        task = _task(job, start, end, result.metrics.extra_kinds())
+        if result.stopped:
+            break
+        task = _task(job, start, end, limits, result.metrics.extra_kinds())
         shard = scan_range(task, None if result.problems else sink, advance)
         _absorb(result, shard)
     return result
@@ -94,10 +129,13 @@ def _scan_here(job: DatasetJob, ranges: list[tuple[int, int]], sink: IO[bytes] |
 
 def _absorb(result: ScanResult, shard: ShardScan) -> None:
     """Add one shard's problems (placed at file lines) and metrics to `result`, in file order."""
+    if result.stopped:
+        return
     result.problems += shard.located(result.job.display_path, result.lines_read)
     result.task_rows += shard.task_rows
     result.task_issues += [(result.lines_read + line, issues) for line, issues in shard.task_issues]
     result.lines_read += shard.lines
+    result.stopped = shard.stopped
     shard.trace.replay(result.metrics, result.job.num_repeats)
 
 
@@ -107,6 +145,7 @@ def _scan_parallel(
     sink: IO[bytes] | None,
     num_workers: int,
     advance: Advance | None,
+    limits: Limits,
 ) -> ScanResult | None:
     """Scan shards in worker processes; return None when a field's kind changes across a shard boundary."""
     context = multiprocessing.get_context("fork")
@@ -126,7 +165,7 @@ def _scan_parallel(
     state = (output, offsets, turn, done)
     with context.Pool(min(num_workers, len(ranges)), _start_worker, state) as pool:
         reported = [0, 0]
-        tasks = [(index, _task(job, start, end)) for index, (start, end) in enumerate(ranges)]
+        tasks = [(index, _task(job, start, end, limits)) for index, (start, end) in enumerate(ranges)]
         for shard in _in_order(pool.imap(_scan_shard, tasks), done, advance, reported):
             if not conflict:
                 try:

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 # The directory names whose children are server folders when no --gym-root is given (discovery.py agrees).
-ROOT_NAMES = frozenset({"resources_servers"})
+ROOT_NAMES = frozenset({"resources_servers", "environments"})
 # Set once the engine (gym_conform.pytest_plugin.session) has started for this run.
 SESSION: pytest.StashKey[Any] = pytest.StashKey()
+# The user_properties entry a check item's reports carry its result in (see pytest_plugin/report.py).
+RESULT_PROPERTY = "gym_conform_result"
 _ROOTS: pytest.StashKey[list[Path] | None] = pytest.StashKey()
 _OPTION_DESTS = ("gym_root", "gym_level", "gym_report", "gym_model_url", "gym_vllm_serve", "gym_update_metrics")
 
@@ -21,6 +23,11 @@ _OPTION_DESTS = ("gym_root", "gym_level", "gym_report", "gym_model_url", "gym_vl
 def engine_started(config: pytest.Config) -> bool:
     """Return whether this run has loaded the engine (collected a server folder or was given a gym option)."""
     return SESSION in config.stash
+
+
+def carries_result(report: pytest.TestReport) -> bool:
+    """Return whether a test report comes from a check item (it carries the item's result for the reports)."""
+    return any(name == RESULT_PROPERTY for name, _ in report.user_properties)
 
 
 def gym_options_given(config: pytest.Config) -> bool:

@@ -28,11 +28,24 @@ class CheckItem(pytest.Item):
         self.context = context
         self.problems: list[Problem] = []
         self.notes: list[str] = []
+        # (index in the settings' waivers, problems it matched in this run, whether its check ran) per waiver.
+        self.waiver_use: list[tuple[int, int, bool]] = []
         self.add_marker(LEVEL_MARKERS[check.level])
+        # Plain-text properties: every report carries them, and JUnit XML writes them into the testcase.
+        self.user_properties += [
+            ("gym_server", context.display),
+            ("gym_check", check.id),
+            ("gym_level", check.level.label),
+        ]
 
     def runtest(self) -> None:
         """Run the check; CheckSkipped becomes a pytest skip, problems are kept for the reports."""
         first_note = len(self.context.notes)
+        waivers = [
+            (index, waiver, waiver.matched)
+            for index, waiver in enumerate(self.context.settings.waivers)
+            if waiver.applies_to(self.context.display, self.check.id)
+        ]
         try:
             self.check.run(self.context)
         except CheckSkipped as skipped:
@@ -51,6 +64,7 @@ class CheckItem(pytest.Item):
             raise
         finally:
             self.notes = self.context.notes[first_note:]
+            self.waiver_use = [(index, waiver.matched - before, waiver.checked) for index, waiver, before in waivers]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
         """Render a gym-conform error as its problems (file:line, message, source line, hint), else as pytest does."""

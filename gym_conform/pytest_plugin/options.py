@@ -72,7 +72,32 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="N",
         help="Examples per fuzz check, overriding the profile. Ini: gym_max_examples.",
     )
+    group.addoption(
+        "--gym-strict",
+        dest="gym_strict",
+        action="store_true",
+        default=None,
+        help="Also report what goes beyond NeMo Gym's own rules: README sections and row fields, rollout line "
+        "shapes, example/validation leakage, config layout. Default: only what NeMo Gym 0.7.0 also rejects. "
+        "Ini: gym_strict.",
+    )
+    group.addoption(
+        "--gym-update-expected",
+        dest="gym_update_expected",
+        action="store_true",
+        default=None,
+        help="Rewrite the expected_reward of tests/verifier_cases.jsonl with the rewards verify() gives now "
+        "(like `gym env test --update-expected`). Ini: gym_update_expected.",
+    )
     add_live_options(group)
+    parser.addini("gym_strict", type="bool", default=False, help="Also run the checks beyond NeMo Gym's rules.")
+    parser.addini("gym_update_expected", type="bool", default=False, help="Rewrite expected rewards of verifier cases.")
+    parser.addini(
+        "gym_waive",
+        type="linelist",
+        default=[],
+        help="Waivers, one a line: `<folder>::<check>[::<rule code>]  <reason>` (the report lists each one).",
+    )
     parser.addini("gym_root", type="paths", default=[], help="Directories whose sub-folders are resources servers.")
     parser.addini("gym_level", default="", help="static, server (default) or live.")
     parser.addini("gym_update_metrics", type="bool", default=False, help="Rewrite stale example_metrics.json files.")

@@ -9,19 +9,25 @@ reference: https://docs.pytest.org/en/stable/reference/reference.html#hooks
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gym_conform.pytest_plugin.gate import engine_started, gym_options_given, may_hold_servers
+from gym_conform.pytest_plugin.gate import carries_result, engine_started, gym_options_given, may_hold_servers
 from gym_conform.pytest_plugin.options import MARKERS, add_options
+
+if TYPE_CHECKING:
+    from gym_conform.pytest_plugin.report import ResultBook
+    from gym_conform.pytest_plugin.session import GymSession
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def _session(config: pytest.Config):
+def _session(config: pytest.Config) -> GymSession:
     """Return the run's engine state, loading the engine on first use."""
     from gym_conform.pytest_plugin.session import gym_session
 
@@ -34,9 +40,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the level markers; read the options now (bad values fail early) when any gym option is set."""
+    """Register the level markers and the reporting hooks; read the options now when any gym option is set."""
     for marker, text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {text}")
+    if not _is_xdist_worker(config):
+        config.pluginmanager.register(Reporting(config), "gym-conform-reporting")
     if gym_options_given(config):
         _session(config)
 
@@ -53,49 +61,76 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Remember the selected check items (after -k, -m and --deselect) for the reports."""
-    if engine_started(session.config):
+    """Remember the selected check items (after -k, -m and --deselect), so one that never runs is reported too."""
+    if engine_started(session.config) and not _is_xdist_worker(session.config):
         _session(session.config).book.add_items(session.items)
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
-    """Show a check's skip at its folder; record each phase's outcome for the summary table and JSON report."""
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Attach a check's result (problems, notes, live summary) to each phase's report, wherever the item runs."""
     report = yield
     if engine_started(item.config):
-        from gym_conform.pytest_plugin.items import locate_skip_at_folder
+        from gym_conform.pytest_plugin.report import attach_result
 
-        locate_skip_at_folder(item, report)
-        _session(item.config).book.record(report)
+        attach_result(item, report)
     return report
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the `--gym-report` JSON report."""
-    config = session.config
-    if not engine_started(config) or _is_xdist_worker(config):
-        return
-    state = _session(config)
-    if state.options.report_path is not None:
-        state.book.write(state.options.report_path, state.options.settings.level, exitstatus)
+class Reporting:
+    """Hooks of the process that reports (the xdist controller, or the only process): results come from reports."""
 
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.collected: Sequence[str] = ()
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
-    """Print the server x check table and what to do about failures."""
-    if not engine_started(config) or _is_xdist_worker(config):
-        return
-    book = _session(config).book
-    if not book.records or all(record.outcome is None for record in book.records.values()):
-        return
-    terminalreporter.write_sep("-", "gym-conform summary")
-    width = config.get_terminal_writer().fullwidth
-    for line in book.table_lines(width) + [""] + book.footer_lines():
-        terminalreporter.write_line(line)
-    live = book.live_lines()
-    if live:
-        terminalreporter.write_sep("-", "gym-conform live results")
-        for line in live:
+    def book(self) -> ResultBook:
+        """Return the run's result book (loading the engine), ordered as the items were collected."""
+        book = _session(self.config).book
+        if self.collected:
+            book.set_order(self.collected)
+            self.collected = ()
+        return book
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Fold a check item's phase report into its record (before JUnit XML and others see the report)."""
+        if carries_result(report) or engine_started(self.config):
+            self.book().record(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: Sequence[str]) -> None:
+        """Keep the order an xdist worker collected the items in (every worker collects the same)."""
+        if not self.collected:
+            self.collected = list(ids)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the `--gym-report` JSON report."""
+        if not engine_started(self.config):
+            return
+        options = _session(self.config).options
+        if options.report_path is not None:
+            self.book().write(options.report_path, options.settings.level, exitstatus)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """Print the server x check table, the slowest checks and what to do about failures."""
+        if not engine_started(self.config):
+            return
+        book = self.book()
+        if not book.records or all(record.outcome is None for record in book.records.values()):
+            return
+        from gym_conform.pytest_plugin.terminal import footer_lines, live_lines, table_lines
+
+        level = _session(self.config).options.settings.level
+        terminalreporter.write_sep("-", "gym-conform summary")
+        width = self.config.get_terminal_writer().fullwidth
+        for line in table_lines(book, width) + [""] + footer_lines(book, level):
             terminalreporter.write_line(line)
+        live = live_lines(book)
+        if live:
+            terminalreporter.write_sep("-", "gym-conform live results")
+            for line in live:
+                terminalreporter.write_line(line)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

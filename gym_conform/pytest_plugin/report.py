@@ -1,62 +1,85 @@
-"""Outcomes of the check items: the terminal summary table (server x check) and the `--gym-report` JSON report."""
+"""Outcomes of the check items, built from test reports alone (so xdist workers and a plain run agree): the JSON report.
+
+The process that runs a check item attaches what the reports need (folder, check, problems, notes, live summary)
+to each phase's `TestReport.user_properties` (`attach_result`); the process that reports (the xdist controller,
+or the only process) folds every report it logs into one `CheckRecord` per node id (`ResultBook.record`).
+"""
 
 from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gym_conform.checks.base import Level
 from gym_conform.core.files import atomic_write_text
 from gym_conform.errors import Problem
-from gym_conform.pytest_plugin.items import CheckItem, shown_location
+from gym_conform.pytest_plugin.gate import RESULT_PROPERTY
+from gym_conform.pytest_plugin.items import CheckItem, locate_skip_at_folder, shown_location
 
 if TYPE_CHECKING:
     from gym_conform.checks.context import FolderContext
+    from gym_conform.checks.rules import Waiver
     from gym_conform.live.summary import LiveSummary
 
 REPORT_VERSION = 1
-CELLS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", None: "-"}
-_METRICS_UPDATE_CODES = frozenset({"metrics.stale", "metrics.missing", "metrics.malformed"})
+SLOWEST_SHOWN = 10
 _SKIP_PREFIX = "Skipped: "
 
 
 @dataclass
 class CheckRecord:
-    """One check item and how it ended (None while it has not run)."""
+    """One check item and how it ended (outcome None while it has not run), from its reports' properties."""
 
-    item: CheckItem
+    nodeid: str
+    folder: str
+    check: str
+    level: str
+    title: str
     outcome: str | None = None
     skip_reason: str | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    duration: float = 0.0  # seconds, setup + call + teardown
+    live: dict[str, Any] | None = None
+    live_text: list[str] = field(default_factory=list)
 
-    @property
-    def folder(self) -> str:
-        """Return the folder's node id, the table's row name."""
-        return self.item.context.display
+    @classmethod
+    def from_result(cls, nodeid: str, result: dict[str, Any]) -> CheckRecord:
+        """Return a record for `nodeid` from the identity fields of an attached result."""
+        return cls(nodeid, result["folder"], result["check"], result["level"], result["title"])
 
-    def to_json(self) -> dict:
+    def update(self, result: dict[str, Any]) -> None:
+        """Take the problems, notes and live summary an attached result carries."""
+        if result.get("problems"):
+            self.problems = list(result["problems"])
+        if result.get("notes"):
+            self.notes = list(result["notes"])
+        if result.get("live") is not None:
+            self.live = result["live"]
+            self.live_text = list(result.get("live_text", []))
+
+    def to_json(self) -> dict[str, Any]:
         """Return this record as the JSON report writes it."""
-        check = self.item.check
         return {
-            "id": check.id,
-            "nodeid": self.item.nodeid,
-            "level": check.level.label,
-            "title": check.title,
+            "id": self.check,
+            "nodeid": self.nodeid,
+            "level": self.level,
+            "title": self.title,
             "outcome": self.outcome or "not_run",
-            "problems": [problem_json(p, self.item.config.rootpath) for p in self.item.problems]
-            if self.outcome == "failed"
-            else [],
+            "problems": self.problems if self.outcome == "failed" else [],
             "skip_reason": self.skip_reason,
-            "notes": list(self.item.notes),
+            "notes": self.notes,
+            "duration": round(self.duration, 4),
         }
 
 
-def problem_json(problem: Problem, rootpath: Path) -> dict:
+def problem_json(problem: Problem, rootpath: Path) -> dict[str, Any]:
     """Return a problem as a flat JSON object; paths below the rootdir are relative to it."""
     location = shown_location(problem.location, rootpath)
     return {
@@ -69,24 +92,75 @@ def problem_json(problem: Problem, rootpath: Path) -> dict:
     }
 
 
-class ResultBook:
-    """The selected check items of a session, in collection order, with their outcomes."""
+def describe(item: CheckItem) -> dict[str, Any]:
+    """Return the identity of a check item as its attached results carry it."""
+    check = item.check
+    return {"folder": item.context.display, "check": check.id, "level": check.level.label, "title": check.title}
 
-    def __init__(self) -> None:
+
+def attach_result(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Add to a check item's phase report what the reporting process needs; it travels with the report under xdist."""
+    if not isinstance(item, CheckItem):
+        return
+    locate_skip_at_folder(item, report)
+    result = describe(item)
+    if report.failed:
+        result["problems"] = [problem_json(p, item.config.rootpath) for p in item.problems]
+    if report.when == "call":
+        result["notes"] = list(item.notes)
+        result["waivers"] = [list(use) for use in item.waiver_use]
+        live = _live_summary(item.context) if item.check.id == "live" else None
+        if live is not None:
+            result["live"] = live.to_json()
+            result["live_text"] = [f"{item.context.display} (model {live.model})", *live.text_lines()]
+    report.user_properties.append((RESULT_PROPERTY, result))
+
+
+def take_result(report: pytest.TestReport) -> dict[str, Any] | None:
+    """Remove and return the result `attach_result` put on the report (other plugins, e.g. JUnit, never see it)."""
+    for index, (name, value) in enumerate(report.user_properties):
+        if name == RESULT_PROPERTY and isinstance(value, dict):
+            del report.user_properties[index]
+            return value
+    return None
+
+
+class ResultBook:
+    """The check items of a session, in collection order, with their outcomes and durations; the waivers' use."""
+
+    def __init__(self, waivers: Sequence[Waiver] = ()) -> None:
         self.records: dict[str, CheckRecord] = {}
+        self.order: dict[str, int] = {}
         self.written_to: Path | None = None
+        # Copies counted from the reports alone: the checks' own copies live in whichever process ran them.
+        self.waivers: list[Waiver] = [replace(waiver, matched=0, checked=False) for waiver in waivers]
 
     def add_items(self, items: Iterable[pytest.Item]) -> None:
-        """Track every check item among the session's selected items."""
+        """Track every selected check item (so one that never runs is reported as not run) and their order."""
         for item in items:
             if isinstance(item, CheckItem):
-                self.records[item.nodeid] = CheckRecord(item)
+                self.order.setdefault(item.nodeid, len(self.order))
+                self.records.setdefault(item.nodeid, CheckRecord.from_result(item.nodeid, describe(item)))
+
+    def set_order(self, nodeids: Sequence[str]) -> None:
+        """Order the records as a collection listed the node ids (what an xdist worker collected)."""
+        for nodeid in nodeids:
+            self.order.setdefault(nodeid, len(self.order))
 
     def record(self, report: pytest.TestReport) -> None:
-        """Fold one phase's report into its item's outcome: any failure fails it, a skip skips it."""
+        """Fold one phase's report into its item's record: any failure fails it, a skip skips it."""
+        result = take_result(report)
         record = self.records.get(report.nodeid)
         if record is None:
-            return
+            if result is None:
+                return
+            record = self.records[report.nodeid] = CheckRecord.from_result(report.nodeid, result)
+        if result is not None:
+            record.update(result)
+            for index, matched, checked in result.get("waivers", []):
+                self.waivers[index].matched += matched
+                self.waivers[index].checked |= checked
+        record.duration += float(getattr(report, "duration", 0.0) or 0.0)
         if report.skipped:
             record.outcome = "skipped"
             record.skip_reason = _skip_reason(report)
@@ -95,10 +169,17 @@ class ResultBook:
         elif report.when == "call" and record.outcome is None:
             record.outcome = "passed"
 
+    def ordered(self) -> list[CheckRecord]:
+        """Return the records in collection order (records of unknown position last, as they came)."""
+        last = len(self.order)
+        keyed = [(self.order.get(nodeid, last), index) for index, nodeid in enumerate(self.records)]
+        records = list(self.records.values())
+        return [records[index] for _, index in sorted(keyed)]
+
     def by_folder(self) -> dict[str, list[CheckRecord]]:
         """Return the records grouped per server folder, folders and checks in collection order."""
         grouped: dict[str, list[CheckRecord]] = {}
-        for record in self.records.values():
+        for record in self.ordered():
             grouped.setdefault(record.folder, []).append(record)
         return grouped
 
@@ -107,23 +188,41 @@ class ResultBook:
         outcomes = [record.outcome or "not_run" for record in self.records.values()]
         return {name: outcomes.count(name) for name in ("passed", "failed", "skipped", "not_run")}
 
-    def to_json(self, level: Level, exitstatus: int) -> dict:
-        """Return the JSON report: every server's checks with outcome, problems and skip reason, then a summary."""
-        servers = [
-            {"folder": folder, "checks": [record.to_json() for record in records]}
-            for folder, records in self.by_folder().items()
-        ]
-        for server, records in zip(servers, self.by_folder().values(), strict=True):
-            live = _live_summary(records[0].item.context)
+    def folder_durations(self) -> dict[str, float]:
+        """Return each server folder's time: the sum of its checks' setup, call and teardown."""
+        return {folder: sum(r.duration for r in records) for folder, records in self.by_folder().items()}
+
+    def slowest(self, count: int = SLOWEST_SHOWN) -> list[CheckRecord]:
+        """Return the `count` check items that took longest, slowest first."""
+        ran = [record for record in self.ordered() if record.outcome is not None]
+        return sorted(ran, key=lambda record: record.duration, reverse=True)[:count]
+
+    def to_json(self, level: Level, exitstatus: int) -> dict[str, Any]:
+        """Return the JSON report: every server's checks with outcome, problems, skip reason and time; a summary."""
+        servers = []
+        durations = self.folder_durations()
+        for folder, records in self.by_folder().items():
+            server: dict[str, Any] = {
+                "folder": folder,
+                "duration": round(durations[folder], 4),
+                "checks": [record.to_json() for record in records],
+            }
+            live = next((record.live for record in records if record.live is not None), None)
             if live is not None:
-                server["live"] = live.to_json()
+                server["live"] = live
+            servers.append(server)
         summary = {
             "servers": len(servers),
             "checks": len(self.records),
             **self.counts(),
+            "duration": round(sum(durations.values()), 4),
+            "slowest": [{"nodeid": r.nodeid, "duration": round(r.duration, 4)} for r in self.slowest()],
             "exit_status": int(exitstatus),
         }
-        return {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        report = {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        if self.waivers:
+            report["waivers"] = [waiver.to_json() for waiver in self.waivers]
+        return report
 
     def write(self, path: Path, level: Level, exitstatus: int) -> None:
         """Write the JSON report atomically; a path that cannot be written is a warning, not a crashed session."""
@@ -135,73 +234,6 @@ class ResultBook:
             )
             return
         self.written_to = path
-
-    def table_lines(self, width: int) -> list[str]:
-        """Return the server x check table; columns wrap into several blocks to fit `width`.
-
-        server                        config  license  readme  example_data  ...
-        resources_servers/alpha       pass    pass     FAIL    pass
-        """
-        folders = self.by_folder()
-        ids = list(dict.fromkeys(record.item.check.id for record in self.records.values()))
-        name_width = max([len("server"), *(len(folder) for folder in folders)])
-        widths = {check_id: max(len(check_id), 4) for check_id in ids}
-        blocks: list[list[str]] = [[]]
-        used = name_width
-        for check_id in ids:
-            if blocks[-1] and used + 2 + widths[check_id] > width:
-                blocks.append([])
-                used = name_width
-            blocks[-1].append(check_id)
-            used += 2 + widths[check_id]
-        lines: list[str] = []
-        for block in blocks:
-            if lines:
-                lines.append("")
-            lines.append(("server".ljust(name_width) + "".join(f"  {i.ljust(widths[i])}" for i in block)).rstrip())
-            for folder, records in folders.items():
-                cells = {record.item.check.id: CELLS[record.outcome] for record in records}
-                row = folder.ljust(name_width) + "".join(f"  {cells.get(i, '').ljust(widths[i])}" for i in block)
-                lines.append(row.rstrip())
-        return lines
-
-    def live_lines(self) -> list[str]:
-        """Return each server's live run (rollouts, errors by kind, mean reward, histogram); [] when none ran."""
-        lines: list[str] = []
-        for folder, records in self.by_folder().items():
-            summary = _live_summary(records[0].item.context)
-            if summary is not None:
-                lines += [f"{folder} (model {summary.model})", *summary.text_lines()]
-        return lines
-
-    def footer_lines(self) -> list[str]:
-        """Return the totals, what passing checks did (e.g. rewritten files), and how to fix what failed."""
-        folders = self.by_folder()
-        failing = [folder for folder, records in folders.items() if any(r.outcome == "failed" for r in records)]
-        counts = self.counts()
-        lines = [
-            f"{len(folders)} server(s): {len(folders) - len(failing)} without failures, {len(failing)} with failures; "
-            f"checks: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
-        ]
-        lines += [f"{record.item.nodeid}: {note}" for record in self.records.values() for note in record.item.notes]
-        failed = [record for record in self.records.values() if record.outcome == "failed"]
-        if any(p.code in _METRICS_UPDATE_CODES for record in failed for p in record.item.problems):
-            lines.append("Rerun with --gym-update-metrics to rewrite stale or missing example_metrics.json files.")
-        if failing:
-            lines.append(
-                f"Each failure above names the file, line and fix; rerun one server with `pytest {failing[0]}`, "
-                "one check with `-k <check id>`."
-            )
-        gated = [r for r in self.records.values() if r.item.check.level > r.item.context.settings.level]
-        if gated:
-            level = gated[0].item.context.settings.level
-            lines.append(
-                f"{len(gated)} check(s) above --gym-level {level.label} were skipped; "
-                "run at a higher level to include them."
-            )
-        if self.written_to is not None:
-            lines.append(f"JSON report: {self.written_to}")
-        return lines
 
 
 def _live_summary(context: FolderContext) -> LiveSummary | None:

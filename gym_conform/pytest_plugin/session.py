@@ -23,6 +23,7 @@ def gym_session(config: pytest.Config) -> GymSession:
     """Return the run's engine state, reading the options the first time (a bad value is a usage error)."""
     state = config.stash.get(SESSION, None)
     if state is None:
-        state = GymSession(read_options(config), ResultBook())
+        options = read_options(config)
+        state = GymSession(options, ResultBook(options.settings.waivers))
         config.stash[SESSION] = state
     return state

@@ -53,7 +53,19 @@ def read_options(config: pytest.Config) -> GymOptions:
     elif max_examples is not None:
         max_examples = _positive_int("--gym-max-examples", max_examples)
 
+    strict = config.getoption("gym_strict")
+    update_expected = config.getoption("gym_update_expected")
+    source = config.inipath.name if config.inipath else "ini"
+    # Imported here: the rules are engine code, loaded with the engine.
+    from gym_conform.checks.rules import parse_waivers
+
+    waivers, errors = parse_waivers(config.getini("gym_waive"), f"{source} gym_waive")
+    if errors:
+        raise pytest.UsageError("\n".join(errors))
     settings = CheckSettings(
+        strict=bool(config.getini("gym_strict") if strict is None else strict),
+        update_expected=bool(config.getini("gym_update_expected") if update_expected is None else update_expected),
+        waivers=waivers,
         level=level,
         update_metrics=bool(config.getini("gym_update_metrics") if update is None else update),
         hypothesis_profile=config.getoption("gym_hypothesis_profile")

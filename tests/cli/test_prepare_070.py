@@ -120,3 +120,43 @@ def test_task_data_validation_warn_and_off(tiny: Path) -> None:
     result = prepare(tiny, f"{MODEL_CONFIG},{CONFIG}", "+task_data_validation=off")
     assert result.returncode == 0, result.output
     assert "task_data" not in result.stdout
+
+
+TASKSET_CONFIG = "resources_servers/tiny070/configs/tiny070_taskset.yaml"
+
+
+def test_a_taskset_dataset_collates_materialized_tasks_as_070_does(tiny: Path) -> None:
+    # (The task rows carry keys tiny070's TaskData does not declare: that check is tested above.)
+    result = prepare(tiny, f"{MODEL_CONFIG},{TASKSET_CONFIG}", "+task_data_validation=off")
+    assert result.returncode == 0, result.output
+    taskset = "tiny070:example"
+    assert read_jsonl(tiny / "out/example.jsonl") == [
+        {
+            "task_id": {"taskset": taskset, "task_id": "t-1"},
+            "task_input": {"task_id": "t-1", "expected_answer": "1", "persona": {"name": "Ada"}},
+        },
+        {"task_id": {"taskset": taskset, "task_id": "7"}, "task_input": {"problem_id": 7, "expected_answer": "2"}},
+        {
+            "task_id": {"taskset": taskset, "task_id": "40"},
+            "task_input": {"expected_answer": "3"},
+            "_ng_task_index": 40,
+            "_ng_rollout_index": 1,
+        },
+        {
+            "task_id": {"taskset": taskset, "task_id": "3"},
+            "task_input": {"expected_answer": "4", "responses_create_params": {"input": "What is 2+2?"}},
+        },
+    ]
+    metrics = json.loads((tiny / "out/example_metrics.json").read_text())
+    # Metrics describe the source rows: 4 examples, words and turns of the one row with a request only.
+    assert metrics["Number of examples"] == 4 and metrics["Number of turns"]["Total # non-null values"] == 1
+    assert "taskset" not in metrics and "_ng_task_index" not in metrics
+
+
+def test_a_taskset_needs_a_route_to_its_environment_server(tiny: Path) -> None:
+    path = tiny / TASKSET_CONFIG
+    path.write_text(path.read_text().replace('  "tiny070:example": tiny070_tasks_environment\n', '  "other": x\n'))
+    result = prepare(tiny, f"{MODEL_CONFIG},{TASKSET_CONFIG}")
+    assert result.returncode != 0 and "Traceback" not in result.output
+    assert "No Environment Server route for taskset 'tiny070:example'" in result.stderr
+    assert "tiny070_taskset.yaml:13" in result.stderr and "[config.taskset_route]" in result.stderr

@@ -234,7 +234,7 @@ def test_metrics_conflict_then_overwrite(tmp_path: Path) -> None:
 
 
 def test_inputs_are_never_modified(tmp_path: Path) -> None:
-    raw = '\ufeff{"responses_create_params": {"input": "h\u00e9"}, "expected_answer": "1"}\r\n\r\n'
+    raw = '{"responses_create_params": {"input": "h\u00e9"}, "expected_answer": "1"}\r\n\r\n'
     data = tmp_path / "data/example.jsonl"
     data.parent.mkdir(parents=True)
     data.write_bytes(raw.encode("utf-8"))

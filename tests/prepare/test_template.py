@@ -159,7 +159,7 @@ def test_a_row_with_a_quote_in_a_string_gives_no_template():
 
 
 def test_template_rows_give_json_dumps_output_and_sequential_metrics(tmp_path: Path):
-    texts = ["plain", 'quote " and \\ back', "new\nline\ttab", "caf\u00e9 \U0001f600", "two  spaces", "\ud800"]
+    texts = ["plain", 'quote " and \\ back', "new\nline\ttab", "caf\u00e9 \U0001f600", "two  spaces", "\\ud800"]
     rows = [shaped(q, a, i) for i, (q, a) in enumerate((q, a) for q in texts for a in texts)]
     path = tmp_path / "train.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8", errors="surrogatepass")

@@ -27,7 +27,7 @@ def msg(text: str, **extra) -> str:
 
 
 AWKWARD_LINES = [
-    msg("first, after a BOM", answer="1"),
+    msg("first", answer="1"),
     msg("plain ascii", answer="2", score=0.1),
     "",
     "   ",
@@ -54,8 +54,8 @@ BAD_LINES = [
 
 
 def write(path: Path, lines: list[str], copies: int = 1, newline_at_end: bool = True) -> Path:
-    """Write the lines `copies` times, after a UTF-8 BOM."""
-    body = "\ufeff" + "\n".join(lines * copies) + ("\n" if newline_at_end else "")
+    """Write the lines `copies` times."""
+    body = "\n".join(lines * copies) + ("\n" if newline_at_end else "")
     path.write_bytes(body.encode("utf-8", "surrogateescape"))
     return path
 

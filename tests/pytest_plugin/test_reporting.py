@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ElementTree
+
+import pytest
 
 from gym_conform.checks import REGISTRY, Level
 from tests.pytest_plugin.conftest import match_lines
@@ -36,7 +39,9 @@ def test_the_summary_table_lists_server_by_check(repo):
     match_lines(result, "server * leakage*", "resources_servers/alpha * skip*", "resources_servers/beta  * skip*")
     match_lines(
         result,
-        f"2 server(s): 1 without failures, 1 with failures; checks: 13 passed, 1 failed, {2 * SKIPPED} skipped",
+        f"2 server(s): 1 without failures, 1 with failures; checks: 13 passed, 1 failed, {2 * SKIPPED} skipped; "
+        "*s in checks",
+        "slowest checks: resources_servers/*::* *s, *",
         "Each failure above names the file, line and fix; rerun one server with `pytest resources_servers/beta`*",
     )
 
@@ -45,7 +50,7 @@ def test_the_json_report_has_stable_ids_outcomes_problems_and_skip_reasons(repo)
     repo.server("alpha", train_license="Apache-2.0")
     repo.server("beta")
 
-    result = repo.static("--gym-report", "out/report.json")
+    result = repo.static("--gym-strict", "--gym-report", "out/report.json")
 
     report = json.loads((repo.path / "out" / "report.json").read_text())
     assert report["version"] == 1 and report["level"] == "static"
@@ -74,6 +79,35 @@ def test_the_json_report_has_stable_ids_outcomes_problems_and_skip_reasons(repo)
     match_lines(result, "JSON report: */out/report.json")
 
 
+def test_every_check_and_server_is_timed_and_the_slowest_checks_are_named(repo):
+    for name in ("alpha", "beta", "gamma"):
+        repo.server(name)
+
+    result = repo.static("--gym-report", "report.json")
+
+    report = json.loads((repo.path / "report.json").read_text())
+    checks = {check["nodeid"]: check for server in report["servers"] for check in server["checks"]}
+    for server in report["servers"]:
+        assert server["duration"] == pytest.approx(sum(check["duration"] for check in server["checks"]), abs=1e-3)
+    slowest = report["summary"]["slowest"]
+    assert len(slowest) == 10 and [e["duration"] for e in slowest] == sorted(
+        (e["duration"] for e in slowest), reverse=True
+    )
+    assert all(checks[entry["nodeid"]]["duration"] == entry["duration"] for entry in slowest)
+    others = [c["duration"] for nodeid, c in checks.items() if nodeid not in {e["nodeid"] for e in slowest}]
+    assert max(others) <= slowest[-1]["duration"]
+    assert report["summary"]["duration"] == pytest.approx(sum(s["duration"] for s in report["servers"]), abs=1e-3)
+    # The table's last column is each server's time; the footer names the five slowest checks, slowest first.
+    header = next(line for line in result.outlines if line.startswith("server") and line.endswith("time"))
+    rows = result.outlines[result.outlines.index(header) + 1 :][:3]
+    assert [row.split()[0] for row in rows] == [f"resources_servers/{name}" for name in ("alpha", "beta", "gamma")]
+    assert all(re.fullmatch(r"\d+(\.\d+)?s", row.split()[-1]) for row in rows)
+    (listed,) = [line for line in result.outlines if line.startswith("slowest checks: ")]
+    assert [item.rsplit(" ", 1)[0] for item in listed.removeprefix("slowest checks: ").split(", ")] == [
+        entry["nodeid"] for entry in slowest[:5]
+    ]
+
+
 def test_a_report_path_that_cannot_be_written_is_a_warning(repo):
     repo.server()
     (repo.path / "taken").mkdir()
@@ -95,6 +129,9 @@ def test_junit_xml_carries_the_node_ids(repo):
     assert set(by_id) >= {f"resources_servers/alpha::{check_id}" for check_id in STATIC_IDS}
     assert by_id["resources_servers/alpha::readme"].find("failure") is not None
     assert by_id["resources_servers/alpha::config"].find("failure") is None
+    properties = {p.get("name"): p.get("value") for p in by_id["resources_servers/alpha::readme"].iter("property")}
+    assert properties == {"gym_server": "resources_servers/alpha", "gym_check": "readme", "gym_level": "static"}
+    assert "resources_servers/alpha has no README.md" in by_id["resources_servers/alpha::readme"].find("failure").text
 
 
 def test_options_are_mirrored_as_ini_keys(repo):

@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from gym_conform.core.config.merge import merge_plain_or_omegaconf
 from gym_conform.core.config.sourcemap import KeyPath, dotted_path
 from gym_conform.errors import ConfigError, Location, collect
 
@@ -150,8 +150,7 @@ class _Applier:
             )
             return None
         try:
-            merged = OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(overrides))
-            return OmegaConf.to_container(merged, resolve=False)
+            return merge_plain_or_omegaconf(base, overrides)
         except (OmegaConfBaseException, TypeError, ValueError) as exc:
             self._error("config.directive", f"Cannot merge the inherited node: {exc}", directive_path, None)
             return None

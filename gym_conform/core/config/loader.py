@@ -14,6 +14,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gym_conform.core.config.directives import apply_directives
+from gym_conform.core.config.merge import Unmergeable, has_interpolation, merge_layers, merge_plain_or_omegaconf
 from gym_conform.core.config.resolve import (
     OMEGACONF_ERRORS,
     interpolation_error,
@@ -22,6 +23,7 @@ from gym_conform.core.config.resolve import (
     resolve_tree,
 )
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
+from gym_conform.core.config.unset import fill_unset
 from gym_conform.core.files import display_path
 from gym_conform.errors import ConfigError, GymConformError, Location, collect
 
@@ -87,11 +89,18 @@ class LoadedConfig:
         return f"LoadedConfig(data={_mask_secrets(self.data)!r}, files={files!r})"
 
 
-def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path] | None = None) -> LoadedConfig:
+def load_config(
+    cli: dict,
+    *,
+    initial: dict | None = None,
+    roots: Sequence[Path] | None = None,
+    needs: list[ConfigError] | None = None,
+) -> LoadedConfig:
     """Load, merge and resolve a config the way NeMo Gym does; precedence CLI > env.yaml > config files.
 
     `initial` holds defaults below everything else (NeMo Gym's NO_MODEL_DEFAULTS for ng_prepare_data). Every
-    problem is a ConfigError (several at once: ProblemsFound) with a file, line and hint.
+    problem is a ConfigError (several at once: ProblemsFound) with a file, line and hint. Given a `needs`
+    list, values left to the user (`???`, unset keys and variables) become placeholders listed there instead.
     """
     roots = search_roots() if roots is None else [Path(root) for root in roots]
     cli = copy.deepcopy(cli)
@@ -117,8 +126,7 @@ def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path]
     layers.append((cli, cli_source))
     sources.append(cli_source)
     merged = _merge(layers)
-    tree = OmegaConf.to_container(merged, resolve=False)
-    tree = _in_nemo_gym_key_order(tree, [data for _, data, _ in loaded] + [env_data, initial, cli])
+    tree = _in_nemo_gym_key_order(merged, [data for _, data, _ in loaded] + [env_data, initial, cli])
     if all_paths:
         tree[CONFIG_PATHS_KEY] = all_paths
 
@@ -126,6 +134,8 @@ def load_config(cli: dict, *, initial: dict | None = None, roots: Sequence[Path]
     tree, moves = apply_directives(tree, sourcemap.locate)
     sourcemap.moves.extend(moves)
     _drop_placeholder_implementations(tree, initial)
+    if needs is not None:
+        needs.extend(fill_unset(tree, sourcemap))
     raise_on_missing_values(tree, sourcemap)
     data = resolve_tree(tree, sourcemap)
     files = [path for path, _, _ in loaded] + ([env_path] if env_source is not None else [])
@@ -258,8 +268,12 @@ def _not_found(entry: str, written_in: Source | None, key_path: KeyPath, roots: 
     )
 
 
-def _merge(layers: list[tuple[dict, Source | None]]) -> DictConfig:
-    """Merge plain dicts with OmegaConf (later wins, first-seen key order kept); errors name the layer."""
+def _merge(layers: list[tuple[dict, Source | None]]) -> dict:
+    """Merge plain dicts as OmegaConf does (later wins, first-seen key order kept); errors name the layer."""
+    try:
+        return merge_layers([data for data, _ in layers])
+    except Unmergeable:
+        pass  # OmegaConf decides (and explains) what the plain merge cannot
     merged = OmegaConf.create({})
     for data, source in layers:
         try:
@@ -268,7 +282,7 @@ def _merge(layers: list[tuple[dict, Source | None]]) -> DictConfig:
             raise omegaconf_error(exc, source) from exc
         except (TypeError, ValueError) as exc:
             raise _type_clash(OmegaConf.to_container(merged, resolve=False), data, source) from exc
-    return merged
+    return OmegaConf.to_container(merged, resolve=False)
 
 
 def _type_clash(base: dict, layer: dict, source: Source | None) -> ConfigError:
@@ -300,10 +314,13 @@ def _clash_path(base: Any, layer: Any, prefix: KeyPath) -> KeyPath | None:
     return None
 
 
-def _selected(config: DictConfig, key: str) -> Any:
+def _selected(tree: dict, key: str) -> Any:
     """Return one top-level value as plain data, resolving interpolations in it."""
+    value = tree.get(key)
+    if not has_interpolation(value):
+        return value
     try:
-        value = config.get(key)
+        value = OmegaConf.create(tree).get(key)
         if isinstance(value, (DictConfig, ListConfig)):
             return OmegaConf.to_container(value, resolve=True)
         return value
@@ -335,10 +352,9 @@ def _drop_placeholder_implementations(tree: dict, initial: dict) -> None:
             if not isinstance(placeholder, dict) or not isinstance(models[real[0]], dict):
                 continue
             try:
-                combined = OmegaConf.merge(OmegaConf.create(placeholder), models[real[0]])
+                models[real[0]] = merge_plain_or_omegaconf(placeholder, models[real[0]])
             except OMEGACONF_ERRORS:
                 continue  # the real implementation's own values stand; the schema reports their shape
-            models[real[0]] = OmegaConf.to_container(combined, resolve=False)
 
 
 def _mask_secrets(tree: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, Location, ProblemsFound
 
 _KEY = re.compile(r"^[A-Za-z_][\w\-]*(\.[A-Za-z_0-9][\w\-]*)*$")
@@ -23,7 +24,7 @@ def parse_value(text: str) -> Any:
         # Interpolations stay text; OmegaConf resolves them after merging.
         return text
     try:
-        value = yaml.safe_load(text)
+        value = safe_load(text)
     except yaml.YAMLError:
         return text
     if isinstance(value, str):

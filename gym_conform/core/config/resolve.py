@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
 from gym_conform.core.config.directives import MISSING_VALUE
+from gym_conform.core.config.merge import has_interpolation, is_plain
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path
 from gym_conform.errors import ConfigError, Location, collect
 
@@ -95,10 +96,14 @@ def _string_leaves(tree: Any, prefix: KeyPath = ()) -> list[KeyPath]:
 
 def resolve_tree(tree: dict, sourcemap: SourceMap) -> dict:
     """Resolve every interpolation to a plain dict, reporting each value that cannot be resolved."""
+    if is_plain(tree) and not has_interpolation(tree) and not _missing_paths(tree):
+        return tree  # nothing for OmegaConf to resolve (and building its nodes is most of a load's cost)
     try:
         config = OmegaConf.create(tree)
     except OmegaConfBaseException as exc:
-        raise omegaconf_error(exc, None) from exc
+        error = omegaconf_error(exc, None)
+        error.location = sourcemap.locate(_parse_full_key(str(getattr(exc, "full_key", "") or "")))
+        raise error from exc
     errors: list[ConfigError] = []
     for key_path in _string_leaves(tree):
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from gym_conform.core.yaml_safe import SAFE_LOADER
 from gym_conform.errors import ConfigError, Location
 
 KeyPath = tuple[Any, ...]
@@ -48,7 +49,7 @@ def load_yaml(path: Path) -> tuple[Any, Source]:
             location=Location(str(path)),
             hint="Save the file as UTF-8.",
         ) from exc
-    loader = yaml.SafeLoader(text)
+    loader = SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
