@@ -247,7 +247,10 @@ def validation_files(ctx: FolderContext) -> list[Path]:
 
 
 def check_leakage(ctx: FolderContext) -> None:
-    """Fail when an example row's request also appears in a validation file present locally."""
+    """Fail when an example row's request is in validation data, or an example or validation task in train data."""
+    # Imported here: static_hygiene builds on this module's fingerprint and validation_files.
+    from gym_conform.checks.static_hygiene import declared_files, train_overlap_problems
+
     if not ctx.example_path.is_file():
         raise CheckSkipped("no data/example.jsonl (the example_data check reports it)")
     # Built from the last row backwards, so a request repeated in the examples maps to its first line.
@@ -256,9 +259,11 @@ def check_leakage(ctx: FolderContext) -> None:
         raise CheckSkipped("data/example.jsonl has no valid row to compare")
     files = validation_files(ctx)
     present = [path for path in files if path.is_file()]
-    if not present:
+    in_train = train_overlap_problems(ctx)
+    if not present and in_train is None:
         listed = ", ".join(ctx.show(path) for path in files)
-        raise CheckSkipped(f"no validation data present locally ({listed})")
+        trains = ", ".join(ctx.show(path) for path in declared_files(ctx, "train"))
+        raise CheckSkipped(f"no validation data present locally ({listed}), nor train data ({trains})")
     problems = []
     for path in present:
         for line, text in iter_jsonl_lines(path):
@@ -278,5 +283,10 @@ def check_leakage(ctx: FolderContext) -> None:
                         "from train, so a copy in validation means validation scores include training tasks",
                     )
                 )
+    if in_train is not None and in_train[1]:
+        overlaps, total = in_train
+        problems += overlaps
+        if total > len(overlaps):
+            ctx.note(f"{total} train row(s) repeat example or validation tasks; the first {len(overlaps)} are shown")
     if problems:
-        raise CheckFailed(problems, summary=f"{len(problems)} example row(s) found in validation data")
+        raise CheckFailed(problems, summary=f"{len(problems)} example or validation task(s) found in later data")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from gym_conform.core.config.loader import LoadedConfig
+from gym_conform.core.files import file_kind, not_regular
 from gym_conform.errors import DataError, DownloadError, Problem, ProblemsFound
 from gym_conform.prepare.options import PrepareOptions
 from gym_conform.prepare.plan import DatasetJob
@@ -23,6 +24,7 @@ def ensure_local(jobs: Sequence[DatasetJob], options: PrepareOptions, cfg: Loade
     missing = [j for j in jobs if not j.path.exists()]
     if found:
         echo("FOUND the following datasets at their local paths:" + bullets([j.display_path for j in found]))
+    _refuse_special_files(found)
     if not missing:
         return
     echo("MISSING the following datasets:" + bullets([j.display_path for j in missing]))
@@ -41,6 +43,20 @@ def ensure_local(jobs: Sequence[DatasetJob], options: PrepareOptions, cfg: Loade
             failures += [Problem(p.code, p.message, job.config_location, p.hint) for p in error.problems]
     if failures:
         raise ProblemsFound(failures, summary=f"{len(failures)} dataset(s) could not be downloaded")
+
+
+def _refuse_special_files(found: Sequence[DatasetJob]) -> None:
+    """Refuse, before reading anything, every dataset path that is a directory, FIFO, socket or device."""
+    problems = []
+    for job in found:
+        kind = file_kind(job.path)
+        if kind is not None:
+            error = not_regular(job.display_path, f"dataset '{job.dataset.name}' ({job.type})", kind)
+            problems.append(
+                Problem(error.code, f"{job.display_path}: {error.message}", job.config_location, error.hint)
+            )
+    if problems:
+        raise ProblemsFound(problems, summary=f"{len(problems)} dataset path(s) are not regular files")
 
 
 def _missing_error(missing: Sequence[DatasetJob], options: PrepareOptions) -> ProblemsFound:
