@@ -24,7 +24,7 @@ from gym_conform.core.config.resolve import (
 )
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
 from gym_conform.core.config.unset import fill_unset
-from gym_conform.core.files import display_path
+from gym_conform.core.files import display_path, file_kind, not_regular
 from gym_conform.errors import ConfigError, GymConformError, Location, collect
 
 EXTRA_ROOTS_ENV_VAR = "NEMO_GYM_EXTRA_ROOTS"
@@ -212,6 +212,8 @@ def _load_includes(
         entry, written_in, key_path = queue[index]
         path = resolve_read_path(entry, roots)
         try:
+            if path.exists() and not path.is_file():
+                raise _not_regular(path, written_in, key_path)
             if not path.is_file():
                 raise _not_found(entry, written_in, key_path, roots)
             data, source = _load_mapping(path)
@@ -249,6 +251,19 @@ def _load_includes(
     for root_index in range(root_count):
         visit(root_index)
     return [entry for entry, _, _ in queue], [loaded[node] for node in order]
+
+
+def _not_regular(path: Path, written_in: Source | None, key_path: KeyPath) -> ConfigError:
+    """Build the error for a config_paths entry that names a directory, FIFO, socket or device (never opened)."""
+    error = not_regular(display_path(path), "this config path", file_kind(path) or "special file")
+    label = written_in.label if written_in is not None else None
+    line = written_in.lines.get(key_path) if written_in is not None else None
+    return ConfigError(
+        f"{display_path(path)}: {error.message}",
+        code=error.code,
+        location=Location(label, line, dotted_path(key_path)),
+        hint=error.hint,
+    )
 
 
 def _include_chain(index: int, parents: list[int | None], paths: list[Path], target: Path) -> list[Path] | None:
