@@ -154,7 +154,9 @@ def _scan_parallel(
     for stream in (sink, sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-    done = context.Array("q", 2)
+    # Bytes and rows scanned, and workers started: a pool replaces a worker that died (killed, out of memory)
+    # and its shard is lost, so more starts than workers means the scan can never finish.
+    done = context.Array("q", 3)
     # offsets[k] is where shard k's output goes, known once shard k - 1 is written; -1 until then.
     offsets = context.Array("q", [-1] * (len(ranges) + 1), lock=False)
     turn = context.Condition()
@@ -164,10 +166,12 @@ def _scan_parallel(
     result = ScanResult(job)
     conflict = False
     state = (output, offsets, turn, done)
-    with context.Pool(min(num_workers, len(ranges)), _start_worker, state) as pool:
+    processes = min(num_workers, len(ranges))
+    with context.Pool(processes, _start_worker, state) as pool:
         reported = [0, 0]
         tasks = [(index, _task(job, start, end, limits)) for index, (start, end) in enumerate(ranges)]
-        for shard in _in_order(pool.imap(_scan_shard, tasks), done, advance, reported):
+        results = pool.imap(_scan_shard, tasks)
+        for shard in _in_order(results, done, advance, reported, (processes, job.display_path)):
             if not conflict:
                 try:
                     _absorb(result, shard)
@@ -180,8 +184,11 @@ def _scan_parallel(
     return None if conflict else result
 
 
-def _in_order(results: Iterator, done, advance: Advance | None, reported: list[int]) -> Iterator[Any]:
-    """Yield the pool's results in order, reporting the workers' progress while waiting."""
+def _in_order(
+    results: Iterator, done, advance: Advance | None, reported: list[int], pool: tuple[int, str]
+) -> Iterator[Any]:
+    """Yield the pool's results in order, reporting the workers' progress while waiting; stop if one died."""
+    processes, shown = pool
     while True:
         try:
             yield results.next(_POLL_SECONDS)
@@ -189,6 +196,14 @@ def _in_order(results: Iterator, done, advance: Advance | None, reported: list[i
             return
         except multiprocessing.TimeoutError:
             pass
+        if done[2] > processes:
+            raise DataError(
+                "a worker process scanning this file died (killed by a signal, or the system ran out of memory)",
+                code="data.worker_died",
+                location=Location(path=shown),
+                hint="rerun with +num_workers=1 (one process, least memory), or see `dmesg` for the out-of-memory "
+                "killer; nothing was written",
+            )
         if advance is not None:
             with done.get_lock():
                 now = done[0], done[1]
@@ -206,6 +221,8 @@ def _start_worker(output: int | None, offsets, turn, done) -> None:
     # through the front end's handler forked with it; and a worker never outlives its parent.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
+    with done.get_lock():
+        done[2] += 1
     _worker.update(output=output, offsets=offsets, turn=turn, done=done)
 
 
