@@ -236,3 +236,32 @@ def test_an_unreadable_config_file(tmp_path: Path) -> None:
     result = run(prefix + prepare_command(config), tmp_path)
 
     assert_one_line_error(result, "tiny.yaml", "Permission denied")
+
+
+def test_a_jsonl_fpath_that_escapes_the_repository_is_refused(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    config = train_and_validation(repo)
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text(json.dumps(math_row("q", "1")) + "\n")
+    yaml_path = repo / config
+    yaml_path.write_text(
+        yaml_path.read_text().replace("jsonl_fpath: data/validation.jsonl", "jsonl_fpath: ../outside.jsonl")
+    )
+
+    result = run(prepare_command(config), repo)
+
+    assert_one_line_error(result, "jsonl_fpath '../outside.jsonl'", "leads outside the repository", "tiny.yaml:")
+    assert "[config.path_escapes]" in result.stderr and "absolute path" in result.stderr
+    assert not (tmp_path / "outside_metrics.json").exists()  # nothing written next to it
+    assert "rows read" not in result.stdout
+
+
+def test_a_metrics_sidecar_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    config = train_and_validation(tmp_path)
+    os.mkfifo(tmp_path / "data/train_metrics.json")
+
+    result = run(prepare_command(config), tmp_path, timeout=60)
+
+    assert_one_line_error(result, "data/train_metrics.json", "metrics file is a FIFO", "[file.not_regular]")
+    assert not list((tmp_path / "out").iterdir())
