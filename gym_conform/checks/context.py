@@ -61,6 +61,8 @@ class CheckSettings:
     request_timeout: float = 60.0
     # Where the server checks run: "in-process" (this process) or "child" (the isolation worker sets it).
     server_mode: str = "in-process"
+    # Base URL of an already running server to check (--gym-server-url); None: the checks serve the folder's app.
+    server_url: str | None = None
     strict: bool = False
     update_expected: bool = False
     waivers: list[Waiver] = field(default_factory=list)
@@ -439,10 +441,19 @@ class FolderContext:
         """Return the folder's server, imported and built in-process; never at static level."""
         if self.settings.level < Level.SERVER:
             raise CheckSkipped(f"server code is not loaded at --gym-level {self.settings.level.label}")
-        # Imported here so that static runs never import the server layer (or anything a server needs).
-        from gym_conform.server.loader import load_server_folder
+        # Imported (in _load_server) only here, so that static runs never import the server layer.
+        return self._memo("server", self._load_server)
 
-        return self._memo("server", lambda: load_server_folder(self.folder))
+    def _load_server(self) -> LoadedServer:
+        from gym_conform.server.loader import load_server_facts, load_server_folder
+
+        try:
+            return load_server_folder(self.folder)
+        except GymConformError:
+            if self.settings.server_url is None:
+                raise
+            # A running server is checked over HTTP: its config is enough when its code does not import here.
+            return load_server_facts(self.folder)
 
     def run_async(self, coro: Awaitable[T]) -> T:
         """Run a coroutine to completion on this folder's event loop (one loop per folder, kept until close)."""

@@ -14,6 +14,7 @@ from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import GymConformError, Location, Problem
 from gym_conform.server import LoadedServer, ResourcesServer, ServerClient
+from gym_conform.server.loader import RemoteServer
 from gym_conform.server.upstream import UpstreamServer
 from gym_conform.server.watch import REQUEST, STARTUP, watched
 
@@ -27,13 +28,29 @@ def check_import(ctx: FolderContext) -> None:
     try:
         loaded = loaded_server(ctx)
     except GymConformError as error:
+        if error.code == "server.needs_package":
+            raise CheckSkipped(f"{error.message}: {error.hint}") from None
         problems = [_shown(ctx, problem) for problem in error.problems]
         raise CheckFailed(problems, summary=f"the server of {ctx.display} could not be imported") from None
+    if ctx.settings.server_url is not None:
+        try:
+            ctx.run_async(client_of(ctx).rollout().health())
+        except GymConformError as error:
+            raise CheckFailed(
+                error.problems, summary=f"the server at {ctx.settings.server_url} does not answer"
+            ) from None
     ctx.note(f"reached: {reached(ctx, loaded)}")
 
 
 def reached(ctx: FolderContext, loaded: LoadedServer) -> str:
     """Return how the server checks reach the server, for the summary: where it runs and how it was built."""
+    if ctx.settings.server_url is not None:
+        code = (
+            "its config only: app.py does not import here"
+            if isinstance(loaded.server, RemoteServer)
+            else (f"request models from {type(loaded.server).__name__}")
+        )
+        return f"the running server at {ctx.settings.server_url} ({code})"
     where = "child process" if ctx.settings.server_mode == "child" else "in-process"
     if isinstance(loaded.server, UpstreamServer):
         return f"{where}, built as NeMo Gym builds it ({type(loaded.server).__name__}, a SimpleResourcesServer)"
@@ -54,18 +71,35 @@ def server_or_skip(ctx: FolderContext) -> LoadedServer:
     try:
         return loaded_server(ctx)
     except GymConformError as error:
-        raise CheckSkipped(f"server could not be imported: {error.problems[0].message}") from None
+        reason = error.problems[0].message
+        if error.code == "server.needs_package":
+            reason += f" ({error.hint})"
+        raise CheckSkipped(f"server could not be imported: {reason}") from None
 
 
 def client_of(ctx: FolderContext) -> ServerClient:
     """Return an in-process client of the folder's server, made once and closed with the context."""
     loaded = server_or_skip(ctx)
+    skip_if_needs_outside_help(loaded)
     client = _CLIENTS.get(ctx)
     if client is None:
-        client = ServerClient.in_process(loaded.server, timeout=ctx.settings.request_timeout)
+        client = new_client(ctx, loaded)
         _CLIENTS[ctx] = client
         ctx.add_cleanup(client.aclose)
     return client
+
+
+def new_client(ctx: FolderContext, loaded: LoadedServer, server: ResourcesServer | None = None) -> ServerClient:
+    """Return a client of the running server (--gym-server-url), else of `server` (default: the loaded one) here."""
+    if ctx.settings.server_url is not None:
+        return ServerClient.remote(ctx.settings.server_url, timeout=ctx.settings.request_timeout)
+    return ServerClient.in_process(server or loaded.server, timeout=ctx.settings.request_timeout)
+
+
+def skip_if_needs_outside_help(loaded: LoadedServer) -> None:
+    """Skip a check that calls the server when its verify needs something that does not run here (a judge)."""
+    if loaded.needs:
+        raise CheckSkipped("the server needs " + "; and ".join(loaded.needs))
 
 
 def fresh_server(loaded: LoadedServer) -> ResourcesServer:

@@ -23,7 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.server_import import close_server, fresh_server, reward_range, server_or_skip
+from gym_conform.checks.server_import import (
+    close_server,
+    fresh_server,
+    reward_range,
+    server_or_skip,
+    skip_if_needs_outside_help,
+)
 from gym_conform.checks.server_session import RESPONSE, VerifyFailed, row_only, verify_reward
 from gym_conform.core.files import atomic_write_text
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
@@ -106,6 +112,7 @@ def reward_contract(ctx: FolderContext, loaded: LoadedServer) -> RewardContract:
 def check_verifier_cases(ctx: FolderContext) -> None:
     """Fail for every invalid or failing case of tests/verifier_cases.jsonl, each named with its line."""
     loaded = server_or_skip(ctx)
+    skip_if_needs_outside_help(loaded)
     path = ctx.folder.joinpath(*CASES_FILE)
     shown = ctx.show(path)
     if not path.is_file():
@@ -141,7 +148,9 @@ def check_verifier_cases(ctx: FolderContext) -> None:
     for index, (line, case) in enumerate(cases):
         if (line, case) in not_run:
             continue
-        failures, reward = ctx.run_async(_run_case(loaded, case, (contract.low, contract.high)))
+        failures, reward = ctx.run_async(
+            _run_case(loaded, case, (contract.low, contract.high), ctx.settings.server_url)
+        )
         for message in failures:
             problems.append(Problem("verifier_cases.failed", message, Location(shown, line), _CASE_HINT))
         if failures:
@@ -241,7 +250,7 @@ def _pin_problems(case: VerifierCase, reward: float | None, contract: RewardCont
 
 
 async def _run_case(
-    loaded: LoadedServer, case: VerifierCase, bounds: tuple[float, float]
+    loaded: LoadedServer, case: VerifierCase, bounds: tuple[float, float], url: str | None = None
 ) -> tuple[list[str], float | None]:
     """Run one case on fresh server(s); return what went wrong and the observed reward (None: malformed)."""
     label = f"{case.kind} case '{case.name}'"
@@ -253,7 +262,7 @@ async def _run_case(
             return [f"{label}: the request does not match {model.__name__}: {_short(str(error))}"], None
         return _expected_error(label, case, str(error)), None
     if case.kind == "malformed":
-        async with _fresh_client(loaded) as client:
+        async with _fresh_client(loaded, url) as client:
             error_text, reward = await _error_or_reward(client, case.request)
         if error_text is not None:
             return _expected_error(label, case, error_text), None
@@ -261,7 +270,7 @@ async def _run_case(
     rewards = []
     for _ in range(2 if case.kind == "determinism" else 1):
         try:
-            async with _fresh_client(loaded) as client:
+            async with _fresh_client(loaded, url) as client:
                 rewards.append(await verify_reward(client, case.request, case.request.get(RESPONSE), bounds))
         except VerifyFailed as failure:
             return [f"{label}: {failure.message}"], None
@@ -271,8 +280,13 @@ async def _run_case(
 
 
 @contextlib.asynccontextmanager
-async def _fresh_client(loaded: LoadedServer) -> AsyncIterator[ServerClient]:
-    """Yield an in-process client of a new instance of the server; close both afterwards."""
+async def _fresh_client(loaded: LoadedServer, url: str | None = None) -> AsyncIterator[ServerClient]:
+    """Yield an in-process client of a new instance of the server (or one of the server at `url`); close both."""
+    if url is not None:
+        # A running server cannot be made fresh: each case gets a new session of it.
+        async with ServerClient.remote(url) as client:
+            yield client
+        return
     server = fresh_server(loaded)
     client = ServerClient.in_process(server)
     try:

@@ -86,6 +86,7 @@ def settings_to_json(settings: CheckSettings) -> dict[str, Any]:
         "hypothesis_profile": settings.hypothesis_profile,
         "max_examples": settings.max_examples,
         "request_timeout": settings.request_timeout,
+        "server_url": settings.server_url,
         "strict": settings.strict,
         "update_expected": settings.update_expected,
         "waivers": [
@@ -104,6 +105,7 @@ def settings_from_json(data: dict[str, Any]) -> CheckSettings:
         max_examples=data.get("max_examples"),
         request_timeout=float(data["request_timeout"]),
         server_mode="child",
+        server_url=data.get("server_url"),
         strict=bool(data.get("strict")),
         update_expected=bool(data.get("update_expected")),
         waivers=[Waiver(**entry) for entry in data.get("waivers") or []],

@@ -116,6 +116,7 @@ DEFAULT_REQUEST_TIMEOUT_S = 15.0
 DEFAULT_SERVER_MEMORY_MB = 8192
 SERVER_INI = {
     "gym_server_mode": "How server checks reach the server: auto (default), child or in-process.",
+    "gym_server_url": "Base URL of an already running server to check (nothing is started).",
     "gym_startup_timeout": f"Seconds a server may take to import and build (default {DEFAULT_STARTUP_TIMEOUT_S:g}).",
     "gym_request_timeout": f"Seconds one request to a server may take (default {DEFAULT_REQUEST_TIMEOUT_S:g}).",
     "gym_server_memory": f"Memory limit of a server process in MB, 0: none (default {DEFAULT_SERVER_MEMORY_MB}).",
@@ -132,6 +133,15 @@ def add_server_options(group: pytest.OptionGroup) -> None:
         help="child: each server's checks run in a child process, so a server that exits, crashes, hangs or "
         "eats memory fails its own checks and nothing else; in-process: in the pytest process (faster, unsafe); "
         "auto (default): child. Ini: gym_server_mode.",
+    )
+    group.addoption(
+        "--gym-server-url",
+        dest="gym_server_url",
+        default=None,
+        metavar="URL",
+        help="Check the server already running at URL (e.g. started by NeMo Gym's `gym env start`): every request "
+        "goes there and nothing is started; its folder (give it as the path) supplies the config and data, and "
+        "its app.py, when it imports here, the request models. Ini: gym_server_url.",
     )
     group.addoption(
         "--gym-startup-timeout",

@@ -87,6 +87,7 @@ def read_options(config: pytest.Config) -> GymOptions:
         or default_hypothesis_profile(),
         max_examples=max_examples,
         request_timeout=_seconds(config, "gym_request_timeout", "--gym-request-timeout", DEFAULT_REQUEST_TIMEOUT_S),
+        server_url=_server_url(config),
     )
     if level >= Level.LIVE:
         _read_live_options(config, settings)
@@ -110,6 +111,14 @@ def read_options(config: pytest.Config) -> GymOptions:
         startup_timeout=_seconds(config, "gym_startup_timeout", "--gym-startup-timeout", DEFAULT_STARTUP_TIMEOUT_S),
         memory_mb=memory_mb,
     )
+
+
+def _server_url(config: pytest.Config) -> str | None:
+    """Return --gym-server-url (or the ini key), checked to be an http(s) URL; None when not given."""
+    url = config.getoption("gym_server_url") or config.getini("gym_server_url") or None
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--gym-server-url must be an http:// or https:// URL, got {url!r}")
+    return url.rstrip("/") if url else None
 
 
 def _seconds(config: pytest.Config, name: str, flag: str, default: float) -> float:

@@ -14,6 +14,7 @@ import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -29,6 +30,8 @@ _FALLBACK_PACKAGE = "gym_conform_servers"
 _CONFIG_SUFFIXES = (".yaml", ".yml")
 # Marks modules this loader executed, with the file state they were executed from.
 _SOURCE_STAMP = "__gym_conform_source__"
+# Top-level packages of a checkout itself: a missing one is a wrong import, never a missing dependency.
+_LOCAL_TOP_PACKAGES = frozenset({RESOURCES_SERVERS_DIR, "responses_api_models", "responses_api_agents", "nemo_gym"})
 
 
 @dataclass
@@ -46,6 +49,8 @@ class LoadedServer:
     config_path: Path
     app_path: Path
     instances: list[ServerInstance] = field(default_factory=list)
+    # What the server needs from outside to verify (a model server its config points at), in words; [] if nothing.
+    needs: list[str] = field(default_factory=list)
 
 
 def load_server_folder(folder: Path, *, config_file: Path | None = None) -> LoadedServer:
@@ -88,6 +93,48 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None) -> Load
             location=_location_in(error, app_path),
             hint="fix __init__ (or a missing verify()) so the class can be built from its config",
         ) from None
+    needs = outside_needs(instance.fields) if isinstance(server, UpstreamServer) else []
+    return LoadedServer(
+        folder, instance.name, instance.implementation, config, server, config_path, app_path, instances, needs
+    )
+
+
+_MODEL_SERVERS = "responses_api_models"
+# Config keys that switch a judge off; a server configured so does not call its model server.
+_JUDGE_SWITCHES = ("should_use_judge", "use_judge")
+
+
+def outside_needs(fields: dict) -> list[str]:
+    """Return the model servers a server's config block references (judges), unless a switch turns them off."""
+    if any(fields.get(switch) is False for switch in _JUDGE_SWITCHES):
+        return []
+    found = []
+    for key, value in fields.items():
+        if isinstance(value, dict) and value.get("type") == _MODEL_SERVERS and value.get("name"):
+            found.append(
+                f"the model server '{value['name']}' (`{key}` in its config), which verify calls over HTTP; none "
+                "runs here: check this server against a running NeMo Gym (`gym env start` with that model "
+                "configured in env.yaml)"
+            )
+    return found
+
+
+class RemoteServer(ResourcesServer):
+    """Stands for a server that runs elsewhere (--gym-server-url) and whose code does not import here."""
+
+    async def verify(self, body: Any) -> Any:
+        """Never called: the checks send every request to the running server."""
+        raise ServerError("this server runs elsewhere; its verify is reached over HTTP", code="server.remote")
+
+
+def load_server_facts(folder: Path) -> LoadedServer:
+    """Return a folder's server from its config alone (no code imported), for checks of a server running elsewhere."""
+    folder = Path(folder).resolve()
+    files = _config_files(folder, None)
+    instance, config_path, cfg, instances = _single_instance(folder, files)
+    config = _build_config(RemoteServer, instance, cfg)
+    app_path = folder / str(instance.fields.get("entrypoint") or "app.py")
+    server = RemoteServer(config=config)
     return LoadedServer(
         folder, instance.name, instance.implementation, config, server, config_path, app_path, instances
     )
@@ -270,6 +317,16 @@ def _import_error(error: BaseException, app_path: Path) -> ServerError:
         missing = error.name
         if isinstance(error, ModuleNotFoundError) and missing:
             top = missing.split(".")[0]
+            requirements = app_path.parent / "requirements.txt"
+            if requirements.is_file() and top not in _LOCAL_TOP_PACKAGES:
+                # A dependency the server declares: the server is fine, this environment lacks it.
+                return ServerError(
+                    f"{app_path.name} imports '{missing}', which is not installed here; the server declares its "
+                    f"dependencies in {requirements.parent.name}/requirements.txt",
+                    code="server.needs_package",
+                    location=_location_in(error, app_path),
+                    hint=f"pip install -r {requirements} (NeMo Gym gives each server its own venv from that file)",
+                )
             return ServerError(
                 f"{app_path.name} imports '{missing}', which is not installed",
                 code="server.import",

@@ -1,0 +1,170 @@
+"""NeMo Gym-style servers (a `SimpleResourcesServer` subclass, built from the config block) through the server checks.
+
+`tests/standins/fake_nemo_gym` imitates the shape of NeMo Gym's classes (our own code), copied into the
+fake repository so that the checks run without nemo_gym installed; one test builds a server on the real
+nemo_gym and skips cleanly without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+FAKE_NEMO_GYM = Path(__file__).resolve().parent.parent / "standins" / "fake_nemo_gym" / "nemo_gym"
+CI = ("--gym-hypothesis-profile", "gym-conform-ci", "--gym-max-examples", "10", "--gym-report", "report.json")
+CHECKS = ("import", "row_fields", "replay", "fuzz_rows", "fuzz_verify", "contract_empty")
+FAKE_APP = """\
+from pydantic import BaseModel
+
+from nemo_gym.base_resources_server import (
+    BaseResourcesServerConfig,
+    BaseVerifyRequest,
+    BaseVerifyResponse,
+    SimpleResourcesServer,
+)
+
+
+class AlphaConfig(BaseResourcesServerConfig):
+    judge_model_server: dict | None = None
+
+
+class AlphaVerifyRequest(BaseVerifyRequest):
+    expected_answer: str
+
+
+class AlphaVerifyResponse(AlphaVerifyRequest, BaseVerifyResponse):
+    pass
+
+
+class LookupRequest(BaseModel):
+    key: str
+
+
+class AlphaServer(SimpleResourcesServer):
+    config: AlphaConfig
+
+    def setup_webserver(self):
+        app = super().setup_webserver()
+        app.post("/lookup")(self.lookup)
+        return app
+
+    async def lookup(self, body: LookupRequest) -> dict:
+        return {"value": body.key.upper()}
+
+    async def verify(self, body: AlphaVerifyRequest) -> AlphaVerifyResponse:
+        texts = [
+            part.get("text", "")
+            for item in body.response.get("output", [])
+            if item.get("type") == "message"
+            for part in item.get("content", [])
+        ]
+        reward = 1.0 if "".join(texts).strip() == "\\\\boxed{" + body.expected_answer + "}" else 0.0
+        return AlphaVerifyResponse(**body.model_dump(), reward=reward)
+"""
+JUDGE = "      judge_model_server:\n        type: responses_api_models\n        name: judge_model\n"
+
+
+def upstream_server(repo, app_text: str = FAKE_APP, *, config_lines: str = "", fake: bool = True) -> Path:
+    """Create resources_servers/alpha whose app.py is a NeMo Gym-style server (on the fake nemo_gym by default)."""
+    folder = repo.server()
+    if config_lines:
+        config = folder / "configs" / "alpha.yaml"
+        text = config.read_text()
+        config.write_text(
+            text.replace("      description: Add two numbers\n", "      description: Add two numbers\n" + config_lines)
+        )
+    (folder / "app.py").write_text(app_text)
+    if fake:
+        shutil.copytree(FAKE_NEMO_GYM, repo.path / "nemo_gym")
+    return folder
+
+
+def checks_of(repo) -> dict[str, dict]:
+    (server,) = json.loads((repo.path / "report.json").read_text())["servers"]
+    return {check["id"]: check for check in server["checks"]}
+
+
+@pytest.mark.parametrize("mode", ["child", "in-process"])
+def test_a_nemo_gym_style_server_is_built_from_its_config_and_passes_the_server_checks(repo, mode):
+    upstream_server(repo)
+
+    result = repo.run(*CI, "--gym-server-mode", mode, subprocess=True)
+
+    checks = checks_of(repo)
+    assert {c: checks[c]["outcome"] for c in CHECKS} == dict.fromkeys(CHECKS, "passed"), result.stdout.str()
+    where = "child process" if mode == "child" else "in-process"
+    assert checks["import"]["notes"] == [
+        f"reached: {where}, built as NeMo Gym builds it (AlphaServer, a SimpleResourcesServer)"
+    ]
+    # The server builds no gold response: NeMo Gym's classes have no such method.
+    assert checks["contract_gold"]["outcome"] == "skipped"
+
+
+def test_a_nemo_gym_style_server_whose_verify_breaks_fails_like_any_other(repo):
+    upstream_server(repo, FAKE_APP.replace("reward = 1.0 if", "reward = 1.0 / 0 if"))
+
+    repo.run(*CI, subprocess=True)
+
+    checks = checks_of(repo)
+    assert checks["import"]["outcome"] == "passed"
+    (problem, *_) = checks["contract_empty"]["problems"]
+    assert "ZeroDivisionError" in problem["message"]
+
+
+def test_a_server_whose_config_points_at_a_judge_model_skips_what_calls_verify_and_says_why(repo):
+    upstream_server(repo, config_lines=JUDGE)
+
+    repo.run(*CI, subprocess=True)
+
+    checks = checks_of(repo)
+    assert (checks["import"]["outcome"], checks["row_fields"]["outcome"]) == ("passed", "passed")
+    for check_id in ("replay", "fuzz_verify", "contract_empty", "fuzz_rows"):
+        reason = checks[check_id]["skip_reason"]
+        assert reason.startswith("the server needs the model server 'judge_model' (`judge_model_server`"), reason
+
+
+def test_a_missing_package_the_server_declares_skips_import_with_how_to_install_it(repo):
+    folder = upstream_server(repo, "import no_such_package_for_gym_conform\n" + FAKE_APP)
+    (folder / "requirements.txt").write_text("no-such-package-for-gym-conform\n")
+
+    repo.run(*CI, subprocess=True)
+
+    checks = checks_of(repo)
+    reason = checks["import"]["skip_reason"]
+    assert "imports 'no_such_package_for_gym_conform', which is not installed here" in reason
+    assert f"pip install -r {folder / 'requirements.txt'}" in reason
+    assert checks["replay"]["skip_reason"].startswith("server could not be imported: app.py imports")
+
+
+def test_a_missing_package_the_server_does_not_declare_fails_import(repo):
+    upstream_server(repo, "import no_such_package_for_gym_conform\n" + FAKE_APP)
+
+    repo.run(*CI, subprocess=True)
+
+    (problem,) = checks_of(repo)["import"]["problems"]
+    assert problem["code"] == "server.import"
+
+
+REAL_APP = """\
+from nemo_gym.base_resources_server import BaseVerifyRequest, BaseVerifyResponse, SimpleResourcesServer
+
+
+class AlphaServer(SimpleResourcesServer):
+    async def verify(self, body: BaseVerifyRequest) -> BaseVerifyResponse:
+        return BaseVerifyResponse(**body.model_dump(), reward=1.0 if body.response.output_text else 0.0)
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nemo_gym") is None, reason="needs nemo_gym installed (e.g. 0.7.0)")
+def test_a_server_on_the_real_nemo_gym_passes_the_server_checks(repo):
+    upstream_server(repo, REAL_APP, fake=False)
+
+    result = repo.run(*CI, subprocess=True)
+
+    checks = checks_of(repo)
+    assert {c: checks[c]["outcome"] for c in CHECKS} == dict.fromkeys(CHECKS, "passed"), result.stdout.str()
+    assert "built as NeMo Gym builds it" in checks["import"]["notes"][0]
