@@ -17,7 +17,16 @@ SESSION: pytest.StashKey[Any] = pytest.StashKey()
 # The user_properties entry a check item's reports carry its result in (see pytest_plugin/report.py).
 RESULT_PROPERTY = "gym_conform_result"
 _ROOTS: pytest.StashKey[list[Path] | None] = pytest.StashKey()
-_OPTION_DESTS = ("gym_root", "gym_level", "gym_report", "gym_model_url", "gym_vllm_serve", "gym_update_metrics")
+_OPTION_DESTS = (
+    "gym_root",
+    "gym_level",
+    "gym_report",
+    "gym_model_url",
+    "gym_vllm_serve",
+    "gym_update_metrics",
+    "gym_server_url",
+    "gym_server_mode",
+)
 
 
 def engine_started(config: pytest.Config) -> bool:

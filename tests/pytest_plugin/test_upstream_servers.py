@@ -65,7 +65,7 @@ class AlphaServer(SimpleResourcesServer):
         reward = 1.0 if "".join(texts).strip() == "\\\\boxed{" + body.expected_answer + "}" else 0.0
         return AlphaVerifyResponse(**body.model_dump(), reward=reward)
 """
-JUDGE = "      judge_model_server:\n        type: responses_api_models\n        name: judge_model\n"
+JUDGE = "      judge_model_server:\n        type: responses_api_models\n        name: policy_model\n"
 
 
 def upstream_server(repo, app_text: str = FAKE_APP, *, config_lines: str = "", fake: bool = True) -> Path:
@@ -111,7 +111,7 @@ def test_a_nemo_gym_style_server_whose_verify_breaks_fails_like_any_other(repo):
 
     checks = checks_of(repo)
     assert checks["import"]["outcome"] == "passed"
-    (problem, *_) = checks["contract_empty"]["problems"]
+    (problem, *_) = checks["replay"]["problems"]
     assert "ZeroDivisionError" in problem["message"]
 
 
@@ -124,7 +124,7 @@ def test_a_server_whose_config_points_at_a_judge_model_skips_what_calls_verify_a
     assert (checks["import"]["outcome"], checks["row_fields"]["outcome"]) == ("passed", "passed")
     for check_id in ("replay", "fuzz_verify", "contract_empty", "fuzz_rows"):
         reason = checks[check_id]["skip_reason"]
-        assert reason.startswith("the server needs the model server 'judge_model' (`judge_model_server`"), reason
+        assert reason.startswith("the server needs the model server 'policy_model' (`judge_model_server`"), reason
 
 
 def test_a_missing_package_the_server_declares_skips_import_with_how_to_install_it(repo):

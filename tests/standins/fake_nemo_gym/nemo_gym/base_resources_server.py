@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.middleware.sessions import SessionMiddleware
 
+from gym_conform.core.responses import ResponseCreateParams
 from nemo_gym.server_utils import BaseServerConfig, ServerClient
 
 
@@ -22,7 +23,8 @@ class BaseResourcesServerConfig(BaseServerConfig):
 class BaseVerifyRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    responses_create_params: dict[str, Any]
+    # NeMo Gym's are OpenAI's typed create params; gym-conform's own model stands in for them.
+    responses_create_params: ResponseCreateParams
     response: dict[str, Any]
 
 
