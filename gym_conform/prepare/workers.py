@@ -173,7 +173,7 @@ def _scan_parallel(
 
 
 def _in_order(
-    results: Iterator, done, advance: Advance | None, reported: list[int], pool: tuple[int, str]
+    results: Iterator, done: Any, advance: Advance | None, reported: list[int], pool: tuple[int, str]
 ) -> Iterator[Any]:
     """Yield the pool's results in order, reporting the workers' progress while waiting; stop if one died."""
     processes, shown = pool
@@ -202,7 +202,7 @@ def _in_order(
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(output: int | None, offsets, turn, done) -> None:
+def _start_worker(output: int | None, offsets: Any, turn: Any, done: Any) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # SIGTERM (the parent stopping the pool, or a scheduler signalling the group) ends a worker at once, not
@@ -257,7 +257,7 @@ def _scan_shard(indexed: tuple[int, RangeTask]) -> ShardScan:
 class _ShardOutput:
     """A shard's output: written in place once the shard's start offset is published, kept in memory until then."""
 
-    def __init__(self, fd: int, index: int, offsets) -> None:
+    def __init__(self, fd: int, index: int, offsets: Any) -> None:
         self.fd = fd
         self.index = index
         self.offsets = offsets
