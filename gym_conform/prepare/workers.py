@@ -26,6 +26,7 @@ from typing import IO, Any
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import MAX_LINE_BYTES
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
+from gym_conform.core.task_data import TaskIssue
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.plan import DatasetJob
 from gym_conform.prepare.scan import RangeTask, ShardScan, scan_range
@@ -46,6 +47,9 @@ class ScanResult:
     metrics: DatasetMetrics = field(default_factory=DatasetMetrics)
     problems: list[Problem] = field(default_factory=list)
     lines_read: int = 0
+    # Rows checked against the task_data schema, and each row's issues at its file line, in file order.
+    task_rows: int = 0
+    task_issues: list[tuple[int, list[TaskIssue]]] = field(default_factory=list)
     # An overlong line ended the scan: later shards' lines cannot be numbered, so they are not taken.
     stopped: bool = False
 
@@ -76,7 +80,10 @@ def scan_job(
             hint="check that the path exists and is a readable file (was it moved or removed while the command ran?)",
         ) from exc
     limits = (max_line_bytes, file_identity(info))
-    if num_workers > 1 and info.st_size >= PARALLEL_MIN_BYTES and len(ranges) > 1:
+    if job.taskset is not None:
+        # A taskset row's default id is its line number in the file: one range knows them all.
+        ranges = [(ranges[0][0], ranges[-1][1])] if ranges else ranges
+    elif num_workers > 1 and info.st_size >= PARALLEL_MIN_BYTES and len(ranges) > 1:
         result = _scan_parallel(job, ranges, sink, num_workers, advance, limits)
         if result is not None:
             return result
@@ -101,6 +108,9 @@ def _task(job: DatasetJob, start: int, end: int, limits: Limits, known: dict[str
         job.routing,
         max_line_bytes=max_line_bytes,
         identity=identity,
+        schema_dir=None if job.schema_dir is None else str(job.schema_dir),
+        taskset=job.taskset,
+        task_base=job.task_base,
     )
 
 
@@ -123,6 +133,8 @@ def _absorb(result: ScanResult, shard: ShardScan) -> None:
     if result.stopped:
         return
     result.problems += shard.located(result.job.display_path, result.lines_read)
+    result.task_rows += shard.task_rows
+    result.task_issues += [(result.lines_read + line, issues) for line, issues in shard.task_issues]
     result.lines_read += shard.lines
     result.stopped = shard.stopped
     shard.trace.replay(result.metrics, result.job.num_repeats)
