@@ -153,7 +153,7 @@ async def _run_case(loaded: LoadedServer, case: VerifierCase, bounds: tuple[floa
     for _ in range(2 if case.kind == "determinism" else 1):
         try:
             async with _fresh_client(loaded) as client:
-                rewards.append(await verify_reward(client, case.request, case.request.get(RESPONSE), bounds))
+                rewards.append(await verify_reward(client, case.request, case.request[RESPONSE], bounds))
         except VerifyFailed as failure:
             return [f"{label}: {failure.message}"]
     if case.kind == "determinism" and rewards[0] != rewards[1]:

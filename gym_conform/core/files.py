@@ -71,7 +71,7 @@ def file_identity(info: os.stat_result) -> tuple[int, int, int, int]:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_output(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Yield a file handle whose content replaces `path` only if the block finishes without error."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import Any, Protocol, cast
 
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import (
@@ -56,7 +56,8 @@ def _reject_constant(name: str) -> Any:
 
 
 # The decoder json.loads would use, minus NaN/Infinity; lines it cannot take whole go to parse_json_line.
-_scan_json = json.JSONDecoder(parse_constant=_reject_constant).scan_once
+# scan_once is set by JSONDecoder.__init__ (the C scanner); typeshed does not declare it.
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
 _dumps = json.JSONEncoder().encode
 
 
@@ -117,7 +118,13 @@ class ShardScan:
         return placed
 
 
-def scan_range(task: RangeTask, sink: IO[bytes] | None, progress: Progress | None = None) -> ShardScan:
+class ByteSink(Protocol):
+    """Where a scan writes its collated lines: a binary file, or a worker's in-place shard output."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def scan_range(task: RangeTask, sink: ByteSink | None, progress: Progress | None = None) -> ShardScan:
     """Validate and measure every row of the range; write each good row `num_repeats` times to `sink`.
 
     Writing stops at the first problem: a dataset with problems is never collated.
@@ -176,7 +183,7 @@ class _Scanner:
             lines = region.count(b"\n") + 1
             template = self.template
             taken = None if template is None else template.screen_region(region, lines)
-            if taken is None:
+            if template is None or taken is None:
                 self._region_offset = offset + start
                 self._lines(region.split(b"\n"), out)
             else:
@@ -215,8 +222,9 @@ class _Scanner:
                     end += 1
                 if end > index:
                     self._take(
+                        template,
                         lines[index:end],
-                        rows[index - screened_from : end - screened_from],
+                        cast(list[dict], rows[index - screened_from : end - screened_from]),  # all parsed here
                         parts[index - screened_from : end - screened_from],
                         out,
                     )
@@ -230,9 +238,11 @@ class _Scanner:
             index += 1
         self.number = first + total
 
-    def _take(self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes]) -> None:
+    def _take(
+        self, template: RowTemplate, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes]
+    ) -> None:
         """Record lines the template took (all in json.dumps form): splice the routing member in."""
-        self.template.record(rows, parts, self.scan.trace, self.task.num_repeats)
+        template.record(rows, parts, self.scan.trace, self.task.num_repeats)
         self.scan.rows += len(lines)
         if self.writing and not self.scan.problems:
             self._splice(lines, out)
