@@ -37,7 +37,7 @@ _BUILT_IN = [
     (
         "license",
         Level.STATIC,
-        "train and validation datasets declare a license NeMo Gym accepts",
+        "train and validation datasets declare a license NeMo Gym accepts (and, strict, the README's)",
         "static_license:check_license",
     ),
     (
@@ -68,8 +68,20 @@ _BUILT_IN = [
     (
         "leakage",
         Level.STATIC,
-        "no example row appears in a validation file present locally",
+        "no example row appears in validation data, and no example or validation task in train data",
         "static_data:check_leakage",
+    ),
+    (
+        "task_data",
+        Level.STATIC,
+        "example rows fit the owning server's task_data.py TaskData (read without running it), as 0.7.0 collates",
+        "static_task_data:check_task_data",
+    ),
+    (
+        "manifest",
+        Level.STATIC,
+        "manifest.yaml (of an environment) validates as `gym env validate` requires: schema, SPDX licensing, mirror",
+        "static_manifest:check_manifest",
     ),
     (
         "import",
@@ -124,6 +136,24 @@ _BUILT_IN = [
         Level.SERVER,
         "for every example row, no degenerate answer (empty, echoed prompt, all options, claims, ...) wins",
         "server_probes:check_reward_hacking",
+    ),
+    (
+        "floors",
+        Level.SERVER,
+        'no trivial policy (echo, copy a row field, first option, "yes") reaches the top reward; no gold in prompts',
+        "server_floors:check_floors",
+    ),
+    (
+        "session_isolation",
+        Level.SERVER,
+        "rows played interleaved and concurrently get the rewards and tool results they get alone",
+        "server_isolation:check_session_isolation",
+    ),
+    (
+        "fuzz_tools",
+        Level.SERVER,
+        "every tool a row offers answers generated and malformed arguments with a result or a 4xx, never a 5xx or hang",
+        "server_tools:check_fuzz_tools",
     ),
     (
         "live",

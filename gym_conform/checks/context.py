@@ -17,13 +17,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 
 from gym_conform.checks.base import CheckSkipped, Level
-from gym_conform.checks.discovery import RESOURCES_SERVER_TYPE, config_files, declares_resources_server
+from gym_conform.checks.discovery import (
+    RESOURCES_SERVER_TYPE,
+    config_files,
+    declares_resources_server,
+    is_environment_folder,
+)
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
 from gym_conform.core.config.schema import RESERVED_TOP_LEVEL_KEYS, ServerInstance, parse_server_instances
 from gym_conform.core.config.schema_datasets import AnyDatasetConfig, validate_dataset
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.rows import check_row
+from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
@@ -101,8 +107,12 @@ def count_lines(path: Path) -> tuple[int, list[int]]:
     return len(lines), [number for number, line in enumerate(lines, start=1) if not line.strip()]
 
 
-def scan_rows(path: Path, shown: str) -> JsonlScan:
-    """Validate every row of a dataset file as `ng_prepare_data` does; list every bad line, not only the first."""
+def scan_rows(path: Path, shown: str, *, requests: bool = True) -> JsonlScan:
+    """Validate every row of a dataset file as `ng_prepare_data` does; list every bad line, not only the first.
+
+    With `requests=False` (a taskset's source rows, which the environment server materializes into requests)
+    each line need only be a JSON object.
+    """
     if not path.is_file():
         return JsonlScan(path, exists=False)
     line_count, blank_lines = count_lines(path)
@@ -114,6 +124,19 @@ def scan_rows(path: Path, shown: str) -> JsonlScan:
             row = parse_json_line(text)
         except JsonLineError as error:
             scan.problems += error.at(shown, line).problems
+            continue
+        if not requests:
+            if not isinstance(row, dict):
+                scan.problems.append(
+                    Problem(
+                        "row.not_object",
+                        "each row must be a JSON object",
+                        Location(shown, line),
+                        "write one JSON object per line",
+                    )
+                )
+            else:
+                scan.rows.append((line, row))
             continue
         issues = check_row(row)
         if issues:
@@ -238,8 +261,13 @@ class FolderContext:
 
     @property
     def config_files(self) -> list[Path]:
-        """Return the folder's configs/*.yaml files, sorted."""
+        """Return the folder's configs (configs/*.yaml, or an environment's config*.yaml), sorted."""
         return config_files(self.folder)
+
+    @property
+    def is_environment(self) -> bool:
+        """Return whether the folder is a 0.7.0 environment (server + agent + datasets), not a resources server."""
+        return not (self.folder / "configs").is_dir() and is_environment_folder(self.folder)
 
     @property
     def primary_config_file(self) -> Path:
@@ -253,7 +281,7 @@ class FolderContext:
                 hint=f"add configs/{self.folder.name}.yaml declaring `<name>: {{resources_servers: "
                 f"{{{self.folder.name}: {{entrypoint: app.py, domain: ...}}}}}}` and an agent that uses it",
             )
-        named = [path for path in files if path.stem == self.folder.name]
+        named = [path for path in files if path.stem in (self.folder.name, "config")]
         if named:
             return named[0]
         if len(files) == 1:
@@ -354,7 +382,22 @@ class FolderContext:
     @property
     def example_scan(self) -> JsonlScan:
         """Return data/example.jsonl read and validated (every bad row listed)."""
-        return self._memo("example_scan", lambda: scan_rows(self.example_path, self.show(self.example_path)))
+
+        def scan() -> JsonlScan:
+            try:
+                taskset = self.example_taskset
+            except GymConformError:
+                taskset = None  # the config check reports a config that does not load
+            return scan_rows(self.example_path, self.show(self.example_path), requests=taskset is None)
+
+        return self._memo("example_scan", scan)
+
+    @property
+    def example_taskset(self) -> str | None:
+        """Return the taskset the example dataset's rows feed (0.7.0 materializes them into requests), if any."""
+        entry = self.example_dataset
+        raw = entry.raw.get("taskset") if entry is not None and isinstance(entry.raw, dict) else None
+        return str(raw) if raw else None
 
     @property
     def example_rows(self) -> list[tuple[int, dict]]:
@@ -405,7 +448,7 @@ class FolderContext:
 def is_overlay(path: Path) -> bool:
     """Return whether a config's resources-server blocks all lack `entrypoint` (it overrides another config)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     if not isinstance(data, dict):

@@ -1,6 +1,8 @@
-"""Find resources-server folders: directories under a root whose configs declare a resources server.
+"""Find the folders to check: resources servers (`configs/*.yaml` declaring one) and 0.7.0 environments.
 
-Discovery only reads YAML (with a safe loader); it never imports a server's code.
+An environment (`environments/<name>/`: `config.yaml` or `config_*.yaml`, `data/`, maybe `manifest.yaml`)
+pairs a resources server with an agent and datasets. Discovery only reads YAML (with a safe loader); it
+never imports a server's code.
 """
 
 from __future__ import annotations
@@ -13,16 +15,50 @@ import yaml
 from gym_conform.core.yaml_safe import safe_load
 
 DEFAULT_ROOT_NAME = "resources_servers"
+ENVIRONMENTS_ROOT_NAME = "environments"
+DEFAULT_ROOT_NAMES = frozenset({DEFAULT_ROOT_NAME, ENVIRONMENTS_ROOT_NAME})
 RESOURCES_SERVER_TYPE = "resources_servers"
 CONFIG_SUFFIXES = (".yaml", ".yml")
+# The top-level keys that make a YAML file a NeMo Gym config (server blocks, or includes).
+_CONFIG_MARKERS = frozenset(
+    {RESOURCES_SERVER_TYPE, "responses_api_agents", "responses_api_models", "environment_servers"}
+)
 
 
 def config_files(folder: Path) -> list[Path]:
-    """Return the folder's `configs/*.yaml` (and `*.yml`) files, sorted by name."""
-    configs = Path(folder) / "configs"
-    if not configs.is_dir():
+    """Return the folder's configs, sorted by name: `configs/*.yaml` (a resources server), else `config*.yaml`."""
+    folder = Path(folder)
+    configs = folder / "configs"
+    if configs.is_dir():
+        return sorted(path for path in configs.iterdir() if path.suffix in CONFIG_SUFFIXES and path.is_file())
+    if not folder.is_dir():
         return []
-    return sorted(path for path in configs.iterdir() if path.suffix in CONFIG_SUFFIXES and path.is_file())
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.suffix in CONFIG_SUFFIXES and path.stem.split("_")[0] == "config" and path.is_file()
+    )
+
+
+def is_environment_folder(folder: Path) -> bool:
+    """Return whether `folder` is a 0.7.0 environment: no `configs/`, a top-level `config*.yaml` that is a config."""
+    folder = Path(folder)
+    if (folder / "configs").is_dir():
+        return False
+    return any(_is_config(path) is not False for path in config_files(folder))
+
+
+def _is_config(path: Path) -> bool | None:
+    """Return whether a YAML file has server blocks or `config_paths` (None: unreadable)."""
+    try:
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return False
+    return "config_paths" in data or any(
+        isinstance(block, dict) and bool(_CONFIG_MARKERS & set(block)) for block in data.values()
+    )
 
 
 def declares_resources_server(path: Path) -> bool | None:
@@ -37,18 +73,20 @@ def declares_resources_server(path: Path) -> bool | None:
 
 
 def is_server_folder(folder: Path) -> bool:
-    """Return whether any `configs/*.yaml` of `folder` declares a resources server.
+    """Return whether `folder` is checked: a `configs/*.yaml` declares a resources server, or it is an environment.
 
     A config that cannot be read or parsed also qualifies the folder: it may well hold the folder's resources
     server, and its checks then report the broken file instead of the folder being skipped in silence.
     """
-    return any(declares_resources_server(path) is not False for path in config_files(folder))
+    if (Path(folder) / "configs").is_dir():
+        return any(declares_resources_server(path) is not False for path in config_files(folder))
+    return is_environment_folder(folder)
 
 
 def is_root(path: Path, roots: Sequence[Path] | None) -> bool:
-    """Return whether `path` is a root to search: one of `roots`, or (no roots given) any `resources_servers/`."""
+    """Return whether `path` is a root to search: one of `roots`, else any resources_servers/ or environments/."""
     if roots is None:
-        return path.name == DEFAULT_ROOT_NAME
+        return path.name in DEFAULT_ROOT_NAMES
     resolved = Path(path).resolve()
     return any(resolved == Path(root).resolve() for root in roots)
 

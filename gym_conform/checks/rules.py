@@ -22,6 +22,9 @@ STRICT_CODES: dict[str, str] = {
     "config.no_agent": "0.7.0 pairs servers and agents across configs (allowed_agents, environments/)",
     "config.no_example_dataset": "0.7.0's CI needs data/example.jsonl, not an example dataset in the config",
     "data.leakage": "NeMo Gym does not compare example and validation rows",
+    "data.train_overlap_example": "NeMo Gym does not compare example and train rows",
+    "data.train_overlap_validation": "NeMo Gym does not compare validation and train rows",
+    "license.readme_mismatch": "NeMo Gym does not compare the YAML license with the README's",
     "manifest.missing": "only catalog entries published with `gym env publish` need a manifest.yaml",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,9 +47,31 @@ def check_config(ctx: FolderContext) -> None:
         problems += _wiring_problems(ctx, loaded)
     # A reference to a placeholder (a `???` name) is the needs note of that value, not a second problem.
     problems = [p for p in problems if not (p.code == "config.bad_ref" and UNSET_MARK in p.message)]
+    problems = [_model_ref_need(p) for p in problems]
     if problems:
         problems = list(dict.fromkeys(problems))
         raise CheckFailed(problems, summary=f"{len(problems)} config problem(s) in {ctx.display}/configs")
+
+
+_MODEL_REF = re.compile(r"references responses_api_models/'(?P<name>[^']*)', which is not defined")
+
+
+def _model_ref_need(problem: Problem) -> Problem:
+    """Turn a reference to a model no config of the checkout defines into a need: the user brings that model.
+
+    NeMo Gym's server configs name judge and simulator models that a model config of the user's defines
+    (`+config_paths=[<model config>,<server config>]`); a name that is another server type stays a defect.
+    """
+    match = _MODEL_REF.search(problem.message) if problem.code == "config.bad_ref" else None
+    if match is None or " instance. " in (problem.hint or ""):
+        return problem
+    return Problem(
+        "config.needs_config",
+        f"needs config: {problem.message.split(', which')[0]}, which no config of this checkout defines",
+        problem.location,
+        f"pass a model config defining `{match['name']}: {{responses_api_models: ...}}` in config_paths when running "
+        "it; NeMo Gym resolves references only within the merged config",
+    )
 
 
 def _resources_blocks(data: dict) -> Iterator[tuple[str, dict]]:
@@ -96,7 +119,13 @@ def _agent_refs(fields: dict) -> set[str]:
 
 
 def _wiring_problems(ctx: FolderContext, loaded: list[tuple[Path, LoadedConfig]]) -> list[Problem]:
-    """Check the folder's own resources server exists, an agent uses it, and the example dataset is in place."""
+    """Check the folder's own resources server exists, an agent uses it, and the example dataset is in place.
+
+    An environment names a resources server implemented elsewhere (`resources_servers/<impl>/`), often in an
+    included config: only its example dataset is checked here.
+    """
+    if ctx.is_environment:
+        return _example_dataset_problems(ctx, loaded) if ctx.example_path.is_file() else []
     name = ctx.folder.name
     own: dict[str, Location] = {}
     referenced: set[str] = set()

@@ -20,7 +20,28 @@ from gym_conform.errors import GymConformError, Location, Problem
 EXAMPLE_COUNT = 5
 
 
-def _count_problems(path: str, count: int, blank_lines: list[int], what: str, code: str) -> list[Problem]:
+def _counted(ctx: FolderContext) -> bool:
+    """Return whether the 5-line rule applies: 0.7.0's CI counts only resources servers' files (or --gym-strict)."""
+    return not ctx.is_environment or ctx.settings.strict
+
+
+def skip_environment_without_examples(ctx: FolderContext) -> None:
+    """Skip a check of an environment's data/example.jsonl when its config reads none there (0.7.0 needs none)."""
+    try:
+        paths = [e.jsonl_fpath for p in ctx.config_files for e in ctx.dataset_entries(p) if e.type == "example"]
+    except GymConformError:
+        paths = []  # the config check reports a config that does not load
+    if any(path and ctx.points_to(path, ctx.example_path) for path in paths):
+        return
+    elsewhere = [path for path in paths if path]
+    if elsewhere:
+        raise CheckSkipped(f"this environment's example rows are {elsewhere[0]} (checked with that folder)")
+    raise CheckSkipped("this environment declares no example dataset, and 0.7.0 requires none of it")
+
+
+def _count_problems(
+    path: str, count: int, blank_lines: list[int], what: str, code: str, *, counted: bool = True
+) -> list[Problem]:
     """Report blank lines and a line count other than 5, counted as NeMo Gym's CI counts them."""
     problems = [
         Problem(
@@ -31,7 +52,7 @@ def _count_problems(path: str, count: int, blank_lines: list[int], what: str, co
         )
         for line in blank_lines
     ]
-    if count != EXAMPLE_COUNT:
+    if counted and count != EXAMPLE_COUNT:
         fix = (
             f"keep exactly {EXAMPLE_COUNT} (usually the first {EXAMPLE_COUNT} of your train data)"
             if count > EXAMPLE_COUNT
@@ -52,6 +73,8 @@ def check_example_data(ctx: FolderContext) -> None:
     """Fail unless data/example.jsonl has exactly 5 lines, each a row `ng_prepare_data` accepts."""
     scan = ctx.example_scan
     shown = ctx.show(ctx.example_path)
+    if not scan.exists and ctx.is_environment:
+        skip_environment_without_examples(ctx)
     if not scan.exists:
         raise CheckFailed(
             [
@@ -65,7 +88,7 @@ def check_example_data(ctx: FolderContext) -> None:
             summary=f"{shown} is missing",
         )
     problems = scan.problems + _count_problems(
-        shown, scan.line_count, scan.blank_lines, "example rows", "data.example_count"
+        shown, scan.line_count, scan.blank_lines, "example rows", "data.example_count", counted=_counted(ctx)
     )
     if problems:
         bad_rows = len({p.location.line for p in scan.problems})
@@ -139,6 +162,9 @@ def check_example_rollouts(ctx: FolderContext) -> None:
     """Fail unless data/example_rollouts.jsonl has exactly 5 well-formed rollout lines."""
     path = ctx.rollouts_path
     shown = ctx.show(path)
+    if not path.is_file() and not _counted(ctx):
+        skip_environment_without_examples(ctx)
+        raise CheckSkipped("0.7.0 requires example rollouts of resources servers only, not of environments")
     if not path.is_file():
         raise CheckFailed(
             [
@@ -152,7 +178,9 @@ def check_example_rollouts(ctx: FolderContext) -> None:
             summary=f"{shown} is missing",
         )
     count, blank_lines = count_lines(path)
-    problems = _count_problems(shown, count, blank_lines, "example rollouts", "data.rollouts_count")
+    problems = _count_problems(
+        shown, count, blank_lines, "example rollouts", "data.rollouts_count", counted=_counted(ctx)
+    )
     for line, text in iter_jsonl_lines(path):
         try:
             obj = parse_json_line(text)
@@ -219,7 +247,10 @@ def validation_files(ctx: FolderContext) -> list[Path]:
 
 
 def check_leakage(ctx: FolderContext) -> None:
-    """Fail when an example row's request also appears in a validation file present locally."""
+    """Fail when an example row's request is in validation data, or an example or validation task in train data."""
+    # Imported here: static_hygiene builds on this module's fingerprint and validation_files.
+    from gym_conform.checks.static_hygiene import declared_files, train_overlap_problems
+
     if not ctx.example_path.is_file():
         raise CheckSkipped("no data/example.jsonl (the example_data check reports it)")
     # Built from the last row backwards, so a request repeated in the examples maps to its first line.
@@ -228,9 +259,11 @@ def check_leakage(ctx: FolderContext) -> None:
         raise CheckSkipped("data/example.jsonl has no valid row to compare")
     files = validation_files(ctx)
     present = [path for path in files if path.is_file()]
-    if not present:
+    in_train = train_overlap_problems(ctx)
+    if not present and in_train is None:
         listed = ", ".join(ctx.show(path) for path in files)
-        raise CheckSkipped(f"no validation data present locally ({listed})")
+        trains = ", ".join(ctx.show(path) for path in declared_files(ctx, "train"))
+        raise CheckSkipped(f"no validation data present locally ({listed}), nor train data ({trains})")
     problems = []
     for path in present:
         for line, text in iter_jsonl_lines(path):
@@ -250,5 +283,10 @@ def check_leakage(ctx: FolderContext) -> None:
                         "from train, so a copy in validation means validation scores include training tasks",
                     )
                 )
+    if in_train is not None and in_train[1]:
+        overlaps, total = in_train
+        problems += overlaps
+        if total > len(overlaps):
+            ctx.note(f"{total} train row(s) repeat example or validation tasks; the first {len(overlaps)} are shown")
     if problems:
-        raise CheckFailed(problems, summary=f"{len(problems)} example row(s) found in validation data")
+        raise CheckFailed(problems, summary=f"{len(problems)} example or validation task(s) found in later data")

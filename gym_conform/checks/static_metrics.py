@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
+from gym_conform.checks.static_data import skip_environment_without_examples
 from gym_conform.core.files import atomic_write_text
 from gym_conform.core.metrics.compare import diff_metrics
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
@@ -20,6 +21,8 @@ UPDATE_HINT = "rerun with --gym-update-metrics to rewrite it"
 def recompute_example_metrics(ctx: FolderContext) -> dict:
     """Return the metrics document `ng_prepare_data +mode=example_validation` writes for data/example.jsonl."""
     scan = ctx.example_scan
+    if not scan.exists and ctx.is_environment:
+        skip_environment_without_examples(ctx)
     if not scan.exists:
         raise CheckSkipped("no data/example.jsonl (the example_data check reports it)")
     if scan.problems:
@@ -28,6 +31,11 @@ def recompute_example_metrics(ctx: FolderContext) -> dict:
             "its metrics are compared once every row is valid"
         )
     entry = ctx.example_dataset
+    if ctx.example_taskset is not None:
+        raise CheckSkipped(
+            f"the example rows feed taskset {ctx.example_taskset!r}: 0.7.0 computes their metrics from the "
+            "tasks its environment server materializes, which a static run does not start"
+        )
     if entry is None:
         raise CheckSkipped(
             "no agent declares an example dataset reading data/example.jsonl (the config check reports it)"
@@ -49,6 +57,10 @@ def check_example_metrics(ctx: FolderContext) -> None:
     path = ctx.metrics_path
     shown = ctx.show(path)
     update = ctx.settings.update_metrics
+    if not path.exists() and ctx.is_environment and not update and not ctx.settings.strict:
+        raise CheckSkipped(
+            "0.7.0 requires example metrics of resources servers only (`gym dataset collate` writes them)"
+        )
     if not path.exists():
         if update:
             atomic_write_text(path, dumps_metrics(document))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gym_conform.checks.base import CheckFailed
+from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import GymConformError, Location, Problem
 
@@ -86,6 +86,8 @@ def row_fields(ctx: FolderContext) -> list[str]:
 def check_readme(ctx: FolderContext) -> None:
     """Fail when README.md is missing, lacks a needed section, or never mentions a row field of the data."""
     shown = ctx.show(ctx.readme_path)
+    if not ctx.readme_path.is_file() and ctx.is_environment and not ctx.settings.strict:
+        raise CheckSkipped("0.7.0 requires no README.md of an environment (--gym-strict does)")
     if not ctx.readme_path.is_file():
         raise CheckFailed(
             [

@@ -97,6 +97,11 @@ def suggest_license(value: str) -> str | None:
     return _ALIASES[close[0]] if close else None
 
 
+def license_spellings(valid: str) -> tuple[str, ...]:
+    """Return the accepted string `valid` and the other spellings people write for it."""
+    return (valid, *_SPELLINGS.get(valid, ()))
+
+
 def format_valid_licenses() -> str:
     """Return the accepted strings as one quoted, comma-separated list for messages."""
     return ", ".join(repr(valid) for valid in VALID_LICENSES)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 # The directory names whose children are server folders when no --gym-root is given (discovery.py agrees).
-ROOT_NAMES = frozenset({"resources_servers"})
+ROOT_NAMES = frozenset({"resources_servers", "environments"})
 # Set once the engine (gym_conform.pytest_plugin.session) has started for this run.
 SESSION: pytest.StashKey[Any] = pytest.StashKey()
 # The user_properties entry a check item's reports carry its result in (see pytest_plugin/report.py).

@@ -16,6 +16,8 @@ STATIC_IDS = [
     "example_rollouts",
     "data_conflicts",
     "leakage",
+    "task_data",
+    "manifest",
 ]
 
 

@@ -60,13 +60,14 @@ def test_config_files_are_sorted_yaml_and_yml(tmp_path):
     assert [path.name for path in config_files(tmp_path)] == ["a.yaml", "b.yml"]
 
 
-def test_default_roots_are_every_directory_named_resources_servers(tmp_path):
+def test_default_roots_are_every_directory_named_resources_servers_or_environments(tmp_path):
     root = tmp_path / "anywhere" / "resources_servers"
 
     assert is_root(root, None)
     assert is_candidate(root / "alpha", None)
     assert not is_candidate(root / "alpha" / "tests", None)
-    assert not is_root(tmp_path / "environments", None)
+    assert is_root(tmp_path / "environments", None)
+    assert not is_root(tmp_path / "benchmarks", None)
 
 
 def test_explicit_roots_replace_the_default(tmp_path):
@@ -80,3 +81,19 @@ def test_a_root_that_is_itself_a_server_folder_is_found(tmp_path):
     folder = build_server(tmp_path)
 
     assert find_server_folders([folder]) == [folder]
+
+
+def test_an_environment_folder_is_found_by_its_top_level_config(tmp_path):
+    from gym_conform.checks.discovery import config_files, is_environment_folder
+
+    env = tmp_path / "environments" / "calc"
+    env.mkdir(parents=True)
+    (env / "config_remote.yaml").write_text("config_paths: [resources_servers/calc/configs/calc.yaml]\n")
+    (env / "notes.yaml").write_text("calc: {responses_api_agents: {simple_agent: {}}}\n")
+    (tmp_path / "environments" / "scripts").mkdir()
+    (tmp_path / "environments" / "scripts" / "config.yaml").write_text("just: data\n")
+
+    assert is_environment_folder(env) and is_server_folder(env)
+    assert config_files(env) == [env / "config_remote.yaml"]
+    assert not is_server_folder(tmp_path / "environments" / "scripts")
+    assert find_server_folders([tmp_path / "environments"]) == [env]

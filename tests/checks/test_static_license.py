@@ -6,7 +6,7 @@ import pytest
 
 from gym_conform.checks import CheckFailed, CheckSettings, FolderContext, Level
 from gym_conform.checks.static_license import check_license
-from tests.checks import CONFIG, build_server
+from tests.checks import CONFIG, README, build_server
 
 
 def run(folder, root) -> None:
@@ -53,6 +53,9 @@ def test_a_config_that_does_not_load_fails_the_license_check_too(tmp_path):
 
 
 def test_other_config_problems_are_left_to_the_config_check(tmp_path):
-    folder = build_server(tmp_path, config=CONFIG.format(name="alpha", train_license="MIT").replace("math", "maths", 1))
+    config = CONFIG.format(name="alpha", train_license="MIT").replace("math", "maths", 1)
+    folder = build_server(
+        tmp_path, config=config, readme=README.replace("Data: Apache 2.0", "Data: MIT (train), Apache 2.0")
+    )
 
     run(folder, tmp_path)

@@ -11,6 +11,7 @@ import yaml
 
 from gym_conform.core.config.loader import search_roots
 from gym_conform.core.config.schema_datasets import Issue
+from gym_conform.core.yaml_safe import safe_load
 
 if TYPE_CHECKING:
     from gym_conform.core.config.loader import LoadedConfig
@@ -84,7 +85,7 @@ def _defines(path: Path, name: str, server_type: str) -> bool:
     if not re.search(rf"^{re.escape(name)}\s*:", text, re.MULTILINE):
         return False
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError:
         return False
     block = data.get(name) if isinstance(data, dict) else None

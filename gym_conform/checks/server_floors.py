@@ -1,0 +1,101 @@
+"""The `floors` check: what a policy that never reads the task scores, per example row, and gold leaked in prompts.
+
+Trivial policies answer each row offline: the prompt echoed, a copy of each non-answer row field, always the
+first option, always "yes". A row's floor is the best of their rewards; the check notes every row's floor next
+to the top of `reward_range` (what `contract_gold` expects of the gold answer) and fails when a trivial policy
+reaches the top, or when the row's reference answer (`expected_answer`, `answer`, ...) stands verbatim in its
+`responses_create_params`, where the model can copy it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from gym_conform.checks.base import CheckFailed, CheckSkipped
+from gym_conform.checks.context import FolderContext
+from gym_conform.checks.probes import GOLD_FIELDS, RCP, ProbeRow, probe_rows, row_golds
+from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
+from gym_conform.checks.server_probes import answer_response
+from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows
+from gym_conform.checks.server_session import VerifyFailed, payload_line, verify_reward
+from gym_conform.errors import Location, Problem
+
+# A shorter reference answer ("4", "A") turns up in prompts by chance; from three characters on it is a leak.
+MIN_LEAK_CHARS = 3
+_FIELD_CHARS = 2000
+_HINT = (
+    "a policy that never reads the task earns full reward on this row, so training teaches it nothing; make "
+    "verify() compare the answer with the row's reference, or fix the row"
+)
+_LEAK_HINT = (
+    "the model can copy the reference answer from its own prompt; remove it from responses_create_params "
+    "(keep it in the row's own field, which only verify() reads)"
+)
+
+
+def trivial_answers(row: ProbeRow) -> list[tuple[str, str]]:
+    """Return (policy, answer text) for the row: echo, each non-answer row field, the first option, "yes"."""
+    answers = [("echo the prompt", row.prompt)] if row.prompt.strip() else []
+    golds = set(row.golds)
+    for key, value in row.row.items():
+        if key in NEMO_GYM_FIELDS or key in GOLD_FIELDS or key.startswith("expected_"):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if text.strip() and text not in golds and len(text) <= _FIELD_CHARS:
+            answers.append((f"copy the row field {key!r}", text))
+    if row.options:
+        answers.append(("always the first option", row.options[0]))
+    answers += [("always yes", "yes"), ("always Yes", "Yes")]
+    return answers
+
+
+def leaked_gold(row: dict) -> str | None:
+    """Return the row's reference answer when it stands verbatim (as whole words) in its create params."""
+    params = json.dumps(row.get(RCP), ensure_ascii=False)
+    for gold in row_golds({key: row[key] for key in GOLD_FIELDS if key in row}):
+        if len(gold) >= MIN_LEAK_CHARS:
+            encoded = json.dumps(gold, ensure_ascii=False)[1:-1]
+            if re.search(rf"(?<!\w){re.escape(encoded)}(?!\w)", params):
+                return gold
+    return None
+
+
+def check_floors(ctx: FolderContext) -> None:
+    """Fail for every row a trivial policy solves or whose reference answer stands in its prompt; note floors."""
+    loaded = server_or_skip(ctx)
+    lines_rows = verifiable_rows(ctx, loaded)
+    if not lines_rows:
+        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    client = client_of(ctx)
+    bounds = reward_range(loaded)
+    low, high = bounds
+    shown = ctx.show(ctx.example_path)
+    problems: list[Problem] = []
+    floors = []
+    for (line, row), probe_row in zip(lines_rows, probe_rows([row for _, row in lines_rows]), strict=True):
+        where = Location(shown, line)
+        best, best_policy = low, ""
+        for policy, text in trivial_answers(probe_row):
+            response = answer_response(text)
+            try:
+                reward = ctx.run_async(verify_reward(client, row, response, bounds))
+            except VerifyFailed:
+                continue  # fuzz_verify and contract_empty report a verify that cannot score an answer
+            if reward > best:
+                best, best_policy = reward, policy
+            if reward >= high:
+                message = (
+                    f"the trivial policy '{policy}' scored {reward:g}, the highest reward\n"
+                    f"    request, one JSON line:\n    {payload_line(row, response)}"
+                )
+                problems.append(Problem("floors.trivial_policy", message, where, _HINT))
+                break
+        floors.append(f"{line}: {best:g}" + (f" ({best_policy})" if best > low else ""))
+        gold = leaked_gold(row)
+        if gold is not None:
+            message = f"the reference answer {gold!r} stands verbatim in responses_create_params"
+            problems.append(Problem("floors.gold_in_prompt", message, Location(shown, line, RCP), _LEAK_HINT))
+    ctx.note(f"model-free floor per line of {shown} (gold scores {high:g}): " + "; ".join(floors))
+    if problems:
+        raise CheckFailed(problems, summary=f"{len(problems)} row(s) of {shown} are solved without the task")

@@ -1,0 +1,74 @@
+"""Tests for `floors`: trivial policies that reach the top and reference answers in prompts are caught."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gym_conform.checks import CheckFailed
+from gym_conform.checks.server_floors import check_floors, leaked_gold
+from tests.checks import make_row
+from tests.checks.server_apps import app, context, isolated_imports, server_folder  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("isolated_imports")
+EXAMPLE = "resources_servers/alpha/data/example.jsonl"
+ID_ROWS = [make_row(n, id=n) for n in range(1, 6)]
+
+
+def codes_of(folder, root) -> list[tuple[str, int]]:
+    with pytest.raises(CheckFailed) as raised:
+        check_floors(context(folder, root))
+    return [(p.code, p.location.line) for p in raised.value.problems]
+
+
+def test_a_verifier_that_needs_the_answer_passes_and_notes_each_rows_floor(tmp_path):
+    ctx = context(server_folder(tmp_path, rows=ID_ROWS), tmp_path)
+
+    check_floors(ctx)
+
+    assert ctx.notes == [f"model-free floor per line of {EXAMPLE} (gold scores 1): 1: 0; 2: 0; 3: 0; 4: 0; 5: 0"]
+
+
+def test_a_verifier_reading_the_wrong_field_is_solved_by_copying_it(tmp_path):
+    folder = server_folder(
+        tmp_path, app('reward = 1.0 if text.strip() == str(body.model_extra["id"]) else 0.0'), rows=ID_ROWS
+    )
+
+    with pytest.raises(CheckFailed) as raised:
+        check_floors(context(folder, tmp_path))
+
+    problems = raised.value.problems
+    assert [(p.code, p.location.line) for p in problems] == [("floors.trivial_policy", n) for n in range(1, 6)]
+    assert problems[0].message.startswith("the trivial policy 'copy the row field 'id'' scored 1, the highest reward")
+    assert json.loads(problems[0].message.splitlines()[-1])["response"]["output"][0]["content"][0]["text"] == "1"
+
+
+def test_always_yes_is_caught_and_partial_floors_are_noted(tmp_path):
+    folder = server_folder(tmp_path, app('reward = 1.0 if text.strip() == "yes" else 0.5 if text == "Yes" else 0.0'))
+    assert codes_of(folder, tmp_path) == [("floors.trivial_policy", n) for n in range(1, 6)]
+
+    half = server_folder(tmp_path / "h", app('reward = 0.5 if text.strip() == "Yes" else 0.0'))
+    ctx = context(half, tmp_path / "h")
+    check_floors(ctx)
+    assert ctx.notes[0].endswith(
+        "1: 0.5 (always Yes); 2: 0.5 (always Yes); 3: 0.5 (always Yes); 4: 0.5 (always Yes); 5: 0.5 (always Yes)"
+    )
+
+
+def test_a_reference_answer_in_the_prompt_is_reported_at_the_row(tmp_path):
+    leaky = {
+        **make_row(100),
+        "responses_create_params": {"input": [{"role": "user", "content": "100+100 is 200. What is 100+100?"}]},
+    }
+    folder = server_folder(tmp_path, rows=[leaky, *[make_row(n) for n in range(1, 5)]])
+
+    assert codes_of(folder, tmp_path) == [("floors.gold_in_prompt", 1)]
+
+
+def test_leaked_gold_needs_whole_words_of_three_characters():
+    prompt = {"input": "Add 5 to 4500 and report 20."}
+    assert leaked_gold({"responses_create_params": prompt, "expected_answer": "500"}) is None
+    assert leaked_gold({"responses_create_params": prompt, "expected_answer": "20"}) is None
+    assert leaked_gold({"responses_create_params": prompt, "answer": "4500"}) == "4500"
+    assert leaked_gold({"responses_create_params": {"input": 'say "x" twice'}, "answer": '"x" twice'}) == '"x" twice'
