@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from gym_conform.checks.discovery import DEFAULT_ROOT_NAME, config_files, find_server_folders
+from gym_conform.checks.discovery import DEFAULT_ROOT_NAMES, config_files, find_server_folders
 from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import GymConformError
 
@@ -103,7 +103,7 @@ def git_changes(repo: Path, ref: str) -> tuple[Path, str, list[str]]:
 
 
 def select_changed(repo: Path, ref: str, roots: Sequence[Path] | None) -> Selection:
-    """Return the servers (under `roots`, else every `resources_servers/` of the repository) a change selects."""
+    """Return the servers (under `roots`, else every `resources_servers/` and `environments/`) a change selects."""
     top, base, changed = git_changes(repo, ref)
     root_dirs = [Path(root).resolve() for root in roots] if roots is not None else list(_default_roots(top))
     folders = find_server_folders(root_dirs)
@@ -145,9 +145,9 @@ def _everything_reason(name: str, path: Path, roots: Sequence[Path]) -> str | No
 
 
 def _default_roots(top: Path) -> Iterator[Path]:
-    """Yield every directory named resources_servers in the work tree (not below another one)."""
+    """Yield every resources_servers/ and environments/ directory of the work tree (not below another one)."""
     for current, dirs, _ in os.walk(top):
-        if Path(current).name == DEFAULT_ROOT_NAME:
+        if Path(current).name in DEFAULT_ROOT_NAMES:
             dirs.clear()
             yield Path(current).resolve()
             continue
