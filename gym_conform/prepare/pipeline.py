@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from gym_conform.core.config.loader import LoadedConfig
 from gym_conform.core.config.schema import ServerInstance, parse_server_config
-from gym_conform.core.files import atomic_output, atomic_write_text, display_path
+from gym_conform.core.files import atomic_output, atomic_write_text, display_path, staged_outputs
+from gym_conform.core.locks import directory_lock
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
 from gym_conform.core.metrics.document import dumps_metrics, metrics_document
 from gym_conform.errors import Location, Problem, ProblemsFound
@@ -26,6 +27,7 @@ from gym_conform.prepare.plan import (
 )
 from gym_conform.prepare.progress import ProgressLine
 from gym_conform.prepare.sidecars import Outcome, Reconciled, reconcile
+from gym_conform.prepare.task_rows import judge_task_rows, with_schemas
 from gym_conform.prepare.workers import ScanResult, scan_job
 
 Echo = Callable[[str], None]
@@ -68,6 +70,7 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
     echo(f"In scope dataset types for `{options.mode}` mode: {list(types)}")
     routing = _routing(options, cfg, instances, echo)
     jobs = plan_jobs(instances, types, cfg, routing)
+    jobs = with_schemas(jobs, options.task_data_validation, options.mode, echo)
     summary = PrepareSummary()
     if not jobs:
         echo("note: " + _nothing_in_scope(types, cfg).render())
@@ -80,8 +83,12 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
     echo(title("Validate samples, aggregate metrics and collate"))
     problems: list[Problem] = []
     output_dir = Path(options.output_dirpath)
-    for dataset_type, type_jobs in jobs_by_type(jobs, types).items():
-        problems += _prepare_type(dataset_type, type_jobs, output_dir, options, summary, echo)
+    # One writer per output directory, and all of a run's files or none: every output (collated files, their
+    # metrics, dataset sidecars) is put in place together at the end, so a signal, a full disk or a second run
+    # never leaves a mix of this run's files and an earlier one's.
+    with directory_lock(output_dir, "ng_prepare_data"), staged_outputs():
+        for dataset_type, type_jobs in jobs_by_type(jobs, types).items():
+            problems += _prepare_type(dataset_type, type_jobs, output_dir, options, summary, echo)
     if problems:
         raise ProblemsFound(problems, summary=_failure_summary(problems))
     echo("View your final data!" + bullets([f"{t}: {display_path(p)}" for t, p in summary.outputs.items()]))
@@ -126,7 +133,10 @@ def _prepare_type(
     problems: list[Problem] = []
     try:
         with atomic_output(target, "wb") as sink:
-            results = [_scan(job, sink, options, echo) for job in jobs]
+            results: list[ScanResult] = []
+            for job in jobs:
+                # A taskset row's default task id counts the source rows of this type before it (0.7.0's index).
+                results.append(_scan(replace(job, task_base=sum(r.lines_read for r in results)), sink, options, echo))
             for result in results:
                 problems += result.problems
                 if result.ok:
@@ -160,6 +170,9 @@ def _scan(job: DatasetJob, sink: IO[bytes] | None, options: PrepareOptions, echo
         result = scan_job(job, sink, options.num_workers, progress.advance, max_line_bytes=options.max_line_bytes)
     finally:
         progress.close()
+    result.problems += judge_task_rows(
+        job, result.task_rows, result.task_issues, options.task_data_validation, options.mode, echo
+    )
     echo(f"{job.display_path}: {result.lines_read} rows read, {len(result.problems)} problem(s)")
     return result
 

@@ -182,5 +182,8 @@ class DatasetMetrics:
             TEMPERATURE_KEY: self.temperature.to_json(),
         }
         for key, accumulator in self._extras.items():
-            document[key] = accumulator.to_json()
+            # NeMo Gym sets extras as pydantic attributes, and one named `_x` is a private one: never written.
+            # So row keys such as 0.7.0's `_ng_task_index` get no metric in either tool's files.
+            if not key.startswith("_"):
+                document[key] = accumulator.to_json()
         return document
