@@ -52,9 +52,7 @@ def test_the_workflow_has_a_static_job_for_every_pr_and_a_server_job_for_trusted
     assert "--gym-level server" in steps_running(server)[-1]
     for job, name in ((static, "static"), (server, "server")):
         command = steps_running(job)[-1]
-        assert (
-            f"--gym-report reports/{name}.json --junitxml reports/{name}.xml" in command
-        )
+        assert f"--gym-report reports/{name}.json --junitxml reports/{name}.xml" in command
         assert '--gym-changed-since "origin/$BASE_REF"' in command  # on pull requests only
         assert job["steps"][-1 - len(uploads(job)) + 1 :]  # the upload is the last step
         (upload,) = uploads(job)
