@@ -176,8 +176,12 @@ def _reason(code: int, log: str) -> str:
     errors = [line for line in lines if line.startswith("error: ")]
     if errors:
         return " | ".join(errors[:3]) + (f" (+{len(errors) - 3})" if len(errors) > 3 else "")
-    exceptions = [line for line in lines if ("Error:" in line or "Error(" in line) and not line.startswith("File ")]
-    return exceptions[-1] if exceptions else (lines[-1] if lines else "")
+    exceptions = [i for i, line in enumerate(lines) if "Error:" in line and not line.startswith("File ")]
+    if not exceptions:
+        return lines[-1] if lines else ""
+    at = exceptions[-1]
+    # `ValueError:` with its message on the next lines (NeMo Gym's metrics conflict): keep the first of them.
+    return lines[at] if not lines[at].endswith(":") or at + 1 >= len(lines) else f"{lines[at]} {lines[at + 1]}"
 
 
 def _compare(config: str, theirs: dict, ours: dict) -> dict:

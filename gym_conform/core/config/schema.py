@@ -318,6 +318,8 @@ def _reference_issues(instance: ServerInstance, defined: dict[str, str], cfg: Lo
             if needed:
                 issues.append(needs_config_issue(instance, field_name, wanted_type, target, needed))
                 continue
+            if not close:
+                hint += f". No config beside this one defines '{target}': define it in a config you add to config_paths"
         issues.append(
             Issue(
                 (instance.server_type, instance.implementation, field_name, "name"),
