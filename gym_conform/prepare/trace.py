@@ -119,11 +119,10 @@ class MetricsTrace:
         metrics.temperature.merge_constants(self.temperature, count)
         metrics.words.merge_constants(self.words, count)
         for key, recorded in self.extras.items():
-            accumulator = metrics.extra_accumulator(key, kinds[key])
             if recorded.typecode == _DIGESTS:
-                accumulator.observe_digests(recorded, count, self.salt)
+                metrics.extra_accumulator(key, StringStats).observe_digests(recorded, count, self.salt)
             else:
-                accumulator.observe_all(recorded, count)
+                metrics.extra_accumulator(key, AvgMinMax).observe_all(recorded, count)
         for key in self.shadowed_keys:
             metrics.note_shadowed(key)
 

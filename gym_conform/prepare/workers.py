@@ -21,7 +21,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import MAX_LINE_BYTES
@@ -31,6 +31,11 @@ from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.plan import DatasetJob
 from gym_conform.prepare.scan import RangeTask, ShardScan, scan_range
 from gym_conform.prepare.shards import line_aligned_ranges, shard_size
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import IMapIterator
+    from multiprocessing.sharedctypes import SynchronizedArray
+    from multiprocessing.synchronize import Condition
 
 # Smaller files are scanned in this process: starting workers would cost more than it saves.
 PARALLEL_MIN_BYTES = 16 << 20
@@ -185,8 +190,12 @@ def _scan_parallel(
 
 
 def _in_order(
-    results: Iterator, done, advance: Advance | None, reported: list[int], pool: tuple[int, str]
-) -> Iterator[Any]:
+    results: IMapIterator[ShardScan],
+    done: SynchronizedArray[int],
+    advance: Advance | None,
+    reported: list[int],
+    pool: tuple[int, str],
+) -> Iterator[ShardScan]:
     """Yield the pool's results in order, reporting the workers' progress while waiting; stop if one died."""
     processes, shown = pool
     while True:
@@ -214,7 +223,9 @@ def _in_order(
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(output: int | None, offsets, turn, done) -> None:
+def _start_worker(
+    output: int | None, offsets: SynchronizedArray[int], turn: Condition, done: SynchronizedArray[int]
+) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # SIGTERM (the parent stopping the pool, or a scheduler signalling the group) ends a worker at once, not
@@ -269,7 +280,7 @@ def _scan_shard(indexed: tuple[int, RangeTask]) -> ShardScan:
 class _ShardOutput:
     """A shard's output: written in place once the shard's start offset is published, kept in memory until then."""
 
-    def __init__(self, fd: int, index: int, offsets) -> None:
+    def __init__(self, fd: int, index: int, offsets: SynchronizedArray[int]) -> None:
         self.fd = fd
         self.index = index
         self.offsets = offsets

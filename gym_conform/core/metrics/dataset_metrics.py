@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import TypeVar
 
 from gym_conform.core.metrics.accumulators import AvgMinMax, StringStats
 from gym_conform.core.metrics.task_metrics import TASK_WORDS_KEY, TASKS_KEY, TASKSETS_KEY, TaskMetrics
@@ -22,6 +23,7 @@ STANDARD_KEYS = (EXAMPLES_KEY, TOOLS_KEY, WORDS_KEY, TURNS_KEY, TEMPERATURE_KEY)
 NOT_EXTRA_KEYS = {"responses_create_params": False, "response": False, **{key: True for key in STANDARD_KEYS}}
 
 _KIND_NAMES = {AvgMinMax: "number", StringStats: "string"}
+_Accumulator = TypeVar("_Accumulator", AvgMinMax, StringStats)
 
 # Same output as json.dumps with default arguments, without its per-call argument handling.
 _dumps = json.JSONEncoder().encode
@@ -41,8 +43,10 @@ def user_turns(inputs: object) -> int:
     """Return NeMo Gym's number of turns of `input`: 1 for a string, else the items with role "user"."""
     if isinstance(inputs, str):
         return 1
+    if not isinstance(inputs, (list, tuple)):
+        return 0  # parsed JSON: the input is a string or a list (validation reports anything else)
     turns = 0
-    for item in inputs or ():
+    for item in inputs:
         if isinstance(item, dict) and item.get("role") == "user":
             turns += 1
     return turns
@@ -119,21 +123,18 @@ class DatasetMetrics:
                 continue
             for item in value if type(value) is list else (value,):
                 if isinstance(item, str):
-                    kind = StringStats
+                    self.extra_accumulator(key, StringStats).observe(item, count)
                 elif isinstance(item, (int, float)):
                     # bool is an int subclass; NeMo Gym counts True/False as 1/0.
-                    item = int(item) if isinstance(item, bool) else item
-                    kind = AvgMinMax
-                else:
-                    continue
-                self.extra_accumulator(key, kind).observe(item, count)
+                    self.extra_accumulator(key, AvgMinMax).observe(int(item) if isinstance(item, bool) else item, count)
 
-    def extra_accumulator(self, key: str, kind: type[AvgMinMax] | type[StringStats]) -> AvgMinMax | StringStats:
+    def extra_accumulator(self, key: str, kind: type[_Accumulator]) -> _Accumulator:
         """Return extra field `key`'s accumulator, added last when new; raise MixedExtraTypesError on another kind."""
         accumulator = self._extras.get(key)
         if accumulator is None:
-            accumulator = self._extras[key] = kind()
-        elif type(accumulator) is not kind:
+            created = self._extras[key] = kind()
+            return created
+        if not isinstance(accumulator, kind):
             raise MixedExtraTypesError(key, _KIND_NAMES[type(accumulator)], _KIND_NAMES[kind])
         return accumulator
 
@@ -166,7 +167,9 @@ class DatasetMetrics:
             mine = self._extras.get(key)
             if mine is None:
                 self._extras[key] = theirs.copy()
-            else:
+            elif isinstance(mine, AvgMinMax) and isinstance(theirs, AvgMinMax):
+                mine.merge(theirs)
+            elif isinstance(mine, StringStats) and isinstance(theirs, StringStats):
                 mine.merge(theirs)
         for key in other.shadowed_keys:
             if key not in self.shadowed_keys:
