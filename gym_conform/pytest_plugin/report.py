@@ -132,6 +132,7 @@ class ResultBook:
         self.records: dict[str, CheckRecord] = {}
         self.order: dict[str, int] = {}
         self.written_to: Path | None = None
+        self.html_written_to: Path | None = None
         self.changed: dict[str, object] | None = None  # --gym-changed-since: what was selected and why
         # Copies counted from the reports alone: the checks' own copies live in whichever process ran them.
         self.waivers: list[Waiver] = [replace(waiver, matched=0, checked=False) for waiver in waivers]
@@ -229,14 +230,27 @@ class ResultBook:
 
     def write(self, path: Path, level: Level, exitstatus: int) -> None:
         """Write the JSON report atomically; a path that cannot be written is a warning, not a crashed session."""
-        try:
-            atomic_write_text(path, json.dumps(self.to_json(level, exitstatus), indent=2) + "\n")
-        except OSError as error:
-            warnings.warn(
-                pytest.PytestWarning(f"gym-conform: cannot write the JSON report to {path}: {error}"), stacklevel=2
-            )
-            return
-        self.written_to = path
+        if _write(path, json.dumps(self.to_json(level, exitstatus), indent=2) + "\n", "JSON"):
+            self.written_to = path
+
+    def write_html(self, path: Path, level: Level, exitstatus: int) -> None:
+        """Write the HTML page of the report atomically (a path that cannot be written is a warning)."""
+        from gym_conform.pytest_plugin.html_report import render_html
+
+        if _write(path, render_html(self.to_json(level, exitstatus)), "HTML"):
+            self.html_written_to = path
+
+
+def _write(path: Path, text: str, kind: str) -> bool:
+    """Write one report file atomically; warn and return False when it cannot be written."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as error:
+        warnings.warn(
+            pytest.PytestWarning(f"gym-conform: cannot write the {kind} report to {path}: {error}"), stacklevel=3
+        )
+        return False
+    return True
 
 
 def _live_summary(context: FolderContext) -> LiveSummary | None:

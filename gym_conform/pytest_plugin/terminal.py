@@ -92,4 +92,6 @@ def footer_lines(book: ResultBook, level: Level) -> list[str]:
         lines.append(f"waiver {waiver.key} ({waiver.source}: {waiver.reason}): {state}")
     if book.written_to is not None:
         lines.append(f"JSON report: {book.written_to}")
+    if book.html_written_to is not None:
+        lines.append(f"HTML report: {book.html_written_to}")
     return lines
