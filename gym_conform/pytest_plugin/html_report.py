@@ -23,6 +23,8 @@ td.failed { background: #ffccd5; font-weight: bold; }
 td.skipped { background: #f1f1f1; color: #666; } td.not_run { color: #999; } td.time { text-align: right; }
 code { font: 13px ui-monospace, monospace; } .problem { margin: 6px 0; } .hint { color: #3b5bdb; margin-left: 16px; }
 .source { color: #555; margin-left: 16px; white-space: pre-wrap; } svg text { font: 12px system-ui, sans-serif; }
+.wide { overflow-x: auto; max-width: 100%; } #checks thead th { font-size: 12px; }
+#checks tbody th { position: sticky; left: 0; background: #fff; }
 .bar { fill: #4c6ef5; } .hist { fill: #f59f00; } .ci { stroke: #2b8a3e; stroke-width: 3; } .mean { fill: #2b8a3e; }
 """
 
@@ -70,8 +72,8 @@ def _table(servers: list[dict[str, Any]]) -> list[str]:
         )
     return [
         "<h2>Servers and checks</h2>",
-        f'<table id="checks"><thead><tr><th>server</th>{head}<th>time</th></tr></thead>',
-        f"<tbody>{''.join(rows)}</tbody></table>",
+        f'<div class="wide"><table id="checks"><thead><tr><th>server</th>{head}<th>time</th></tr></thead>',
+        f"<tbody>{''.join(rows)}</tbody></table></div>",
     ]
 
 

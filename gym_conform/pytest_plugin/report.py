@@ -199,6 +199,10 @@ class ResultBook:
         ran = [record for record in self.ordered() if record.outcome is not None]
         return sorted(ran, key=lambda record: record.duration, reverse=True)[:count]
 
+    def slowest_servers(self, count: int = SLOWEST_SHOWN) -> list[tuple[str, float]]:
+        """Return the `count` server folders whose checks took longest, slowest first, with their time."""
+        return sorted(self.folder_durations().items(), key=lambda entry: entry[1], reverse=True)[:count]
+
     def to_json(self, level: Level, exitstatus: int) -> dict[str, Any]:
         """Return the JSON report: every server's checks with outcome, problems, skip reason and time; a summary."""
         servers = []
@@ -219,6 +223,7 @@ class ResultBook:
             **self.counts(),
             "duration": round(sum(durations.values()), 4),
             "slowest": [{"nodeid": r.nodeid, "duration": round(r.duration, 4)} for r in self.slowest()],
+            "slowest_servers": [{"folder": f, "duration": round(d, 4)} for f, d in self.slowest_servers()],
             "exit_status": int(exitstatus),
         }
         report = {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
