@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.pool import TERMINATE as POOL_TERMINATE
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import MAX_LINE_BYTES
@@ -33,6 +33,11 @@ from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.plan import DatasetJob
 from gym_conform.prepare.scan import RangeTask, ShardScan, scan_range
 from gym_conform.prepare.shards import line_aligned_ranges, shard_size
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import IMapIterator
+    from multiprocessing.sharedctypes import SynchronizedArray
+    from multiprocessing.synchronize import Condition
 
 # Smaller files are scanned in this process: starting workers would cost more than it saves.
 PARALLEL_MIN_BYTES = 16 << 20
@@ -255,8 +260,12 @@ class _DeathWatch:
 
 
 def _in_order(
-    results: Iterator, done: Any, advance: Advance | None, reported: list[int], watch: _DeathWatch
-) -> Iterator[Any]:
+    results: IMapIterator[ShardScan],
+    done: SynchronizedArray[int],
+    advance: Advance | None,
+    reported: list[int],
+    watch: _DeathWatch,
+) -> Iterator[ShardScan]:
     """Yield the pool's results in order, reporting the workers' progress while waiting; stop if one died."""
     while True:
         try:
@@ -277,7 +286,9 @@ def _in_order(
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(output: int | None, offsets: Any, turn: Any, done: Any) -> None:
+def _start_worker(
+    output: int | None, offsets: SynchronizedArray[int], turn: Condition, done: SynchronizedArray[int]
+) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # SIGTERM (the parent stopping the pool, or a scheduler signalling the group) ends a worker at once, not
@@ -330,7 +341,7 @@ def _scan_shard(indexed: tuple[int, RangeTask]) -> ShardScan:
 class _ShardOutput:
     """A shard's output: written in place once the shard's start offset is published, kept in memory until then."""
 
-    def __init__(self, fd: int, index: int, offsets: Any) -> None:
+    def __init__(self, fd: int, index: int, offsets: SynchronizedArray[int]) -> None:
         self.fd = fd
         self.index = index
         self.offsets = offsets
