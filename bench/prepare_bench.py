@@ -19,6 +19,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "prepare_bench.json")
     parser.add_argument("--workers", type=int, default=None, help="+num_workers for ng_prepare_data")
     parser.add_argument("--generator", type=Path, default=GENERATOR, help="make_openmath.py")
+    parser.add_argument("--startup-rounds", type=int, default=5, help="runs of --help and of the quick start")
     args = parser.parse_args(argv)
 
+    startup = bench_startup(args.startup_rounds)
     results = []
     for size in args.sizes:
         workspace = args.data_dir / f"openmath_{size}"
@@ -63,11 +66,35 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "launcher_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "startup": startup,
         "results": results,
     }
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.json}")
     return 0
+
+
+def bench_startup(rounds: int) -> dict:
+    """Median wall time of `ng_prepare_data --help` and of README's quick start (the seed's example)."""
+    script = str(Path(sys.executable).parent / "ng_prepare_data")
+    server_config = REPO / "resources_servers" / "example_multi_step" / "configs" / "example_multi_step.yaml"
+    quick = [
+        script,
+        f"+config_paths=[{MODEL_CONFIG},{server_config}]",
+        "+mode=example_validation",
+    ]
+    figures = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, command in (("help", [script, "--help"]), ("quick_start", [*quick, f"+output_dirpath={scratch}"])):
+            figures[f"{name}_median_s"] = round(
+                statistics.median(run(command, REPO)["seconds"] for _ in range(rounds)), 3
+            )
+    print(
+        f"start-up: --help {figures['help_median_s']:.3f} s, quick start {figures['quick_start_median_s']:.3f} s "
+        f"(median of {rounds})",
+        flush=True,
+    )
+    return figures
 
 
 def ensure_data(generator: Path, workspace: Path, size: int) -> None:

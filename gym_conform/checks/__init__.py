@@ -72,6 +72,12 @@ _BUILT_IN = [
         "static_data:check_leakage",
     ),
     (
+        "manifest",
+        Level.STATIC,
+        "manifest.yaml (of an environment) validates as `gym env validate` requires: schema, SPDX licensing, mirror",
+        "static_manifest:check_manifest",
+    ),
+    (
         "import",
         Level.SERVER,
         "the server's app.py imports and its class builds from the config",

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gym_conform.cli.common import read_options, render_help, run, wants_help
-from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, load_config
-from gym_conform.core.config.overrides import parse_overrides
 from gym_conform.prepare.options import PrepareOptions
-from gym_conform.prepare.pipeline import prepare_data
 
 PROG = "ng_prepare_data"
 SUMMARY = (
@@ -31,6 +28,11 @@ def command(argv: Sequence[str]) -> int:
     if wants_help(argv):
         print(render_help(PROG, SUMMARY, PrepareOptions, EXAMPLES))
         return 0
+    # Imported here so that `--help` costs only the option definitions (the pipeline pulls in numpy, orjson...).
+    from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, load_config
+    from gym_conform.core.config.overrides import parse_overrides
+    from gym_conform.prepare.pipeline import prepare_data
+
     cli = parse_overrides(argv)
     cfg = load_config(cli, initial=NO_MODEL_DEFAULTS)
     options = read_options(PrepareOptions, cfg.data, PROG)
