@@ -72,6 +72,12 @@ _BUILT_IN = [
         "static_data:check_leakage",
     ),
     (
+        "task_data",
+        Level.STATIC,
+        "example rows fit the owning server's task_data.py TaskData (read without running it), as 0.7.0 collates",
+        "static_task_data:check_task_data",
+    ),
+    (
         "manifest",
         Level.STATIC,
         "manifest.yaml (of an environment) validates as `gym env validate` requires: schema, SPDX licensing, mirror",

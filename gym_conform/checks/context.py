@@ -184,6 +184,29 @@ class FolderContext:
         except ValueError:
             return str(path)
 
+    def outside_repository(self, path: Path) -> Problem | None:
+        """At static level, the problem for a file leading (by a symlink or `..`) out of the root, else None.
+
+        A static check of an untrusted change reads only the repository's own files: a symlink to
+        `/proc/self/environ` or `~/.ssh` is refused before it is opened, and its target's content never shown.
+        """
+        if self.settings.level > Level.STATIC:
+            return None
+        try:
+            real = Path(path).resolve()
+        except (OSError, RuntimeError):
+            real = None
+        if real is not None and (real == self.root or self.root in real.parents):
+            return None
+        written = os.path.relpath(os.path.abspath(path), self.root)
+        return Problem(
+            "file.outside_repository",
+            f"{written} leads outside the repository (to {real or 'a symlink loop'}); at --gym-level static "
+            "it is not read",
+            Location(written),
+            "commit the file itself instead of a symlink (or a path with ..) that points out of the repository",
+        )
+
     def note(self, text: str) -> None:
         """Record something a passing check did (e.g. a rewritten file); reports list these notes."""
         self.notes.append(text)
@@ -388,6 +411,9 @@ class FolderContext:
                 taskset = self.example_taskset
             except GymConformError:
                 taskset = None  # the config check reports a config that does not load
+            outside = self.outside_repository(self.example_path)
+            if outside is not None:
+                return JsonlScan(self.example_path, exists=True, problems=[outside])
             return scan_rows(self.example_path, self.show(self.example_path), requests=taskset is None)
 
         return self._memo("example_scan", scan)

@@ -1,17 +1,21 @@
 """The `verifier_cases` check: run NeMo Gym's declarative verifier fixture, tests/verifier_cases.jsonl, if present.
 
 Each line is a case `{"name", "kind", "request", "expected_reward" | "expected_error"}` (NeMo Gym's
-VerifierFixtureCase). Kinds full_reward, zero_reward and malformed are required; each case runs on a fresh
-server instance. full_reward and zero_reward must pin the top and bottom of the declared reward_range
-(higher is better); malformed must fail request validation or make verify raise, with `expected_error`
-in the error text; determinism runs the request on two fresh servers, which must agree.
+VerifierFixtureCase). Kinds full_reward, zero_reward and malformed are required (determinism too when the
+manifest says `determinism: seeded`); each case runs on a fresh server instance. full_reward and zero_reward
+must pin the best and worst end of the reward range (the manifest's `reward`, else the config's
+`reward_range`; swapped when `higher_is_better: false`); malformed must fail request validation or make verify
+raise, with `expected_error` in the error text; determinism runs the request on two fresh servers, which must
+agree. `--gym-update-expected` rewrites each observed reward into `expected_reward` (one atomic rewrite).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +25,9 @@ from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import close_server, fresh_server, reward_range, server_or_skip
 from gym_conform.checks.server_session import RESPONSE, VerifyFailed, row_only, verify_reward
+from gym_conform.core.files import atomic_write_text
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
+from gym_conform.core.manifest import find_manifest, load_manifest
 from gym_conform.core.rows import json_path
 from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import LoadedServer, ServerClient
@@ -62,6 +68,41 @@ class VerifierCase(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class RewardContract:
+    """What the rewards must be: the inclusive range, its better end, and whether verify is reproducible."""
+
+    low: float
+    high: float
+    higher_is_better: bool = True
+    determinism: str = "unknown"  # seeded / stochastic / unknown (the manifest's vocabulary)
+    source: str = "config"
+
+    @property
+    def best(self) -> float:
+        """Return the reward a perfect answer gets."""
+        return self.high if self.higher_is_better else self.low
+
+    @property
+    def worst(self) -> float:
+        """Return the reward a wrong answer gets."""
+        return self.low if self.higher_is_better else self.high
+
+
+def reward_contract(ctx: FolderContext, loaded: LoadedServer) -> RewardContract:
+    """Return the reward contract: the folder's (or its environment's) manifest.yaml, else the server config."""
+    low, high = reward_range(loaded)
+    determinism = "stochastic" if loaded.config.stochastic else "unknown"
+    path = find_manifest(ctx.folder, ctx.project_root)
+    manifest = load_manifest(path, ctx.show(path)).manifest if path is not None else None
+    if manifest is None:
+        return RewardContract(low, high, True, determinism)
+    low, high = manifest.reward.range
+    return RewardContract(
+        float(low), float(high), manifest.reward.higher_is_better, manifest.determinism.value, ctx.show(path)
+    )
+
+
 def check_verifier_cases(ctx: FolderContext) -> None:
     """Fail for every invalid or failing case of tests/verifier_cases.jsonl, each named with its line."""
     loaded = server_or_skip(ctx)
@@ -70,34 +111,93 @@ def check_verifier_cases(ctx: FolderContext) -> None:
     if not path.is_file():
         raise CheckSkipped(f"no {shown} (NeMo Gym's declarative verifier cases are optional)")
     cases, problems = _read_cases(path, shown)
-    low, high = bounds = reward_range(loaded)
-    missing = [kind for kind in REQUIRED_KINDS if not any(case.kind == kind for _, case in cases)]
+    contract = reward_contract(ctx, loaded)
+    required = REQUIRED_KINDS + (("determinism",) if contract.determinism == "seeded" else ())
+    missing = [kind for kind in required if not any(case.kind == kind for _, case in cases)]
+    seeded_note = (
+        "; the manifest says determinism: seeded, so a determinism case too" if "determinism" in missing else ""
+    )
     if missing:
         problems.append(
             Problem(
                 "verifier_cases.missing_kinds",
                 f"the verifier fixture is missing required cases: {', '.join(missing)}",
                 Location(shown),
-                "add one case of each kind: full_reward (scores the top of reward_range), zero_reward (the "
-                "bottom) and malformed (a request that must be refused, with expected_error)",
+                "add one case of each kind: full_reward (scores the best end of the reward range), zero_reward "
+                "(the worst end) and malformed (a request that must be refused, with expected_error)" + seeded_note,
             )
         )
-    # A server declared stochastic promises no reproducible reward, so its determinism cases cannot hold.
-    not_run = [(line, case) for line, case in cases if case.kind == "determinism" and loaded.config.stochastic]
+    # A stochastic verify (config flag or manifest) promises no reproducible reward: its determinism cases
+    # cannot hold. 0.7.0 also skips them unless the manifest says seeded.
+    skip_determinism = contract.determinism == "stochastic" or (
+        contract.source != "config" and contract.determinism != "seeded"
+    )
+    not_run = [(line, case) for line, case in cases if case.kind == "determinism" and skip_determinism]
     if not_run:
         names = ", ".join(case.name for _, case in not_run)
-        ctx.note(f"verifier_cases: determinism case(s) {names} not run: the server declares stochastic: true")
-    for line, case in cases:
-        for message in _pin_problems(case, low, high):
+        ctx.note(f"verifier_cases: determinism case(s) {names} not run: determinism is {contract.determinism}")
+    update = ctx.settings.update_expected
+    observed: dict[int, float] = {}
+    for index, (line, case) in enumerate(cases):
+        if (line, case) in not_run:
+            continue
+        failures, reward = ctx.run_async(_run_case(loaded, case, (contract.low, contract.high)))
+        for message in failures:
+            problems.append(Problem("verifier_cases.failed", message, Location(shown, line), _CASE_HINT))
+        if failures:
+            continue
+        # The expected reward must pin its end (when it differs from the observed one, that is reported
+        # below); with --gym-update-expected the observed reward becomes expected, so it must pin.
+        pinned = reward if update and reward is not None else case.expected_reward
+        for message in _pin_problems(case, pinned, contract):
             problems.append(
                 Problem("verifier_cases.case", message, Location(shown, line, "expected_reward"), _PIN_HINT)
             )
-        if (line, case) in not_run:
+        if reward is None:
             continue
-        for message in ctx.run_async(_run_case(loaded, case, bounds)):
-            problems.append(Problem("verifier_cases.failed", message, Location(shown, line), _CASE_HINT))
+        if update:
+            observed[index] = reward
+        elif reward != case.expected_reward:
+            problems.append(
+                Problem(
+                    "verifier_cases.failed",
+                    f"{case.kind} case '{case.name}' expects reward {case.expected_reward}, observed {reward}",
+                    Location(shown, line, "expected_reward"),
+                    _CASE_HINT + " (--gym-update-expected rewrites expected_reward with the observed rewards)",
+                )
+            )
+    if update and not problems:
+        _update_expected(ctx, path, cases, observed)
     if problems:
         raise CheckFailed(problems, summary=f"{len(problems)} problem(s) in {shown}")
+
+
+def _update_expected(
+    ctx: FolderContext, path: Path, cases: list[tuple[int, VerifierCase]], observed: dict[int, float]
+) -> None:
+    """Rewrite the fixture with the observed rewards, as `gym env test --update-expected` does (one atomic write)."""
+    updated = [
+        case.model_copy(update={"expected_reward": observed[index]}) if index in observed else case
+        for index, (_, case) in enumerate(cases)
+    ]
+    changed = sum(1 for (_, old), new in zip(cases, updated, strict=True) if old != new)
+    if not changed:
+        return
+    if path.is_symlink() or not path.is_file():
+        raise CheckFailed(
+            [
+                Problem(
+                    "verifier_cases.update",
+                    "refusing to replace a fixture that is not a regular file",
+                    Location(ctx.show(path)),
+                )
+            ]
+        )
+    text = "".join(
+        json.dumps(case.model_dump(mode="json", exclude_none=True), sort_keys=True) + "\n" for case in updated
+    )
+    atomic_write_text(path, text)
+    ctx.note(f"updated expected_reward of {changed} case(s) in {ctx.show(path)} (--gym-update-expected)")
 
 
 def _read_cases(path: Path, shown: str) -> tuple[list[tuple[int, VerifierCase]], list[Problem]]:
@@ -124,43 +224,50 @@ def _read_cases(path: Path, shown: str) -> tuple[list[tuple[int, VerifierCase]],
     return cases, problems
 
 
-def _pin_problems(case: VerifierCase, low: float, high: float) -> list[str]:
-    """Return why a full/zero-reward case does not pin its end of the reward range (higher is better)."""
-    if case.kind == "full_reward" and case.expected_reward != high:
-        return [f"full-reward case '{case.name}' expects {case.expected_reward}, not the top of reward_range {high}"]
-    if case.kind == "zero_reward" and case.expected_reward != low:
-        return [f"zero-reward case '{case.name}' expects {case.expected_reward}, not the bottom of reward_range {low}"]
+def _pin_problems(case: VerifierCase, reward: float | None, contract: RewardContract) -> list[str]:
+    """Return why a full/zero-reward case does not pin its end of the reward range."""
+    better = "higher" if contract.higher_is_better else "lower"
+    if case.kind == "full_reward" and reward != contract.best:
+        return [
+            f"full-reward case '{case.name}' expects {reward}, not the best end of the reward range "
+            f"{contract.best} ({better} is better, from {contract.source})"
+        ]
+    if case.kind == "zero_reward" and reward != contract.worst:
+        return [
+            f"zero-reward case '{case.name}' expects {reward}, not the worst end of the reward range "
+            f"{contract.worst} ({better} is better, from {contract.source})"
+        ]
     return []
 
 
-async def _run_case(loaded: LoadedServer, case: VerifierCase, bounds: tuple[float, float]) -> list[str]:
-    """Run one case on fresh server(s); return what went wrong ([] when the case holds)."""
+async def _run_case(
+    loaded: LoadedServer, case: VerifierCase, bounds: tuple[float, float]
+) -> tuple[list[str], float | None]:
+    """Run one case on fresh server(s); return what went wrong and the observed reward (None: malformed)."""
     label = f"{case.kind} case '{case.name}'"
     model = loaded.server.verify_request_model()
     try:
         model.model_validate(case.request)
     except ValidationError as error:
         if case.kind != "malformed":
-            return [f"{label}: the request does not match {model.__name__}: {_short(str(error))}"]
-        return _expected_error(label, case, str(error))
+            return [f"{label}: the request does not match {model.__name__}: {_short(str(error))}"], None
+        return _expected_error(label, case, str(error)), None
     if case.kind == "malformed":
         async with _fresh_client(loaded) as client:
             error_text, reward = await _error_or_reward(client, case.request)
         if error_text is not None:
-            return _expected_error(label, case, error_text)
-        return [f"{label} did not raise an error: verify accepted it and scored {reward}"]
+            return _expected_error(label, case, error_text), None
+        return [f"{label} did not raise an error: verify accepted it and scored {reward}"], None
     rewards = []
     for _ in range(2 if case.kind == "determinism" else 1):
         try:
             async with _fresh_client(loaded) as client:
                 rewards.append(await verify_reward(client, case.request, case.request.get(RESPONSE), bounds))
         except VerifyFailed as failure:
-            return [f"{label}: {failure.message}"]
+            return [f"{label}: {failure.message}"], None
     if case.kind == "determinism" and rewards[0] != rewards[1]:
-        return [f"{label}: two fresh servers scored {rewards[0]} and {rewards[1]}"]
-    if rewards[0] != case.expected_reward:
-        return [f"{label} expects reward {case.expected_reward}, observed {rewards[0]}"]
-    return []
+        return [f"{label}: two fresh servers scored {rewards[0]} and {rewards[1]}"], None
+    return [], rewards[0]
 
 
 @contextlib.asynccontextmanager
@@ -197,8 +304,8 @@ def _short(text: str) -> str:
 
 
 _PIN_HINT = (
-    "higher is better: full_reward must expect the top of the server's reward_range and zero_reward the "
-    "bottom; fix expected_reward, or reward_range in the server config"
+    "full_reward must score the best end of the reward range and zero_reward the worst (the manifest's "
+    "`reward.higher_is_better: false` swaps them); fix the case's request, or the range in the manifest or config"
 )
 _CASE_HINT = (
     "run the case's request against the server (e.g. in a unit test) to see why; if the server changed on "

@@ -177,6 +177,9 @@ def check_example_rollouts(ctx: FolderContext) -> None:
             ],
             summary=f"{shown} is missing",
         )
+    outside = ctx.outside_repository(path)
+    if outside is not None:
+        raise CheckFailed([outside], summary=f"{outside.location.path} is not read")
     count, blank_lines = count_lines(path)
     problems = _count_problems(
         shown, count, blank_lines, "example rollouts", "data.rollouts_count", counted=_counted(ctx)
@@ -242,7 +245,8 @@ def validation_files(ctx: FolderContext) -> list[Path]:
     paths.append(ctx.data_dir / "validation.jsonl")
     unique: dict[Path, Path] = {}
     for path in paths:
-        unique.setdefault(path.resolve(), path)
+        if ctx.outside_repository(path) is None:  # at static level nothing outside the repository is read
+            unique.setdefault(path.resolve(), path)
     return list(unique.values())
 
 

@@ -50,7 +50,8 @@ def declared_files(ctx: FolderContext, kind: str) -> list[Path]:
     paths.append(ctx.data_dir / f"{kind}.jsonl")
     unique: dict[Path, Path] = {}
     for path in paths:
-        unique.setdefault(path.resolve(), path)
+        if ctx.outside_repository(path) is None:  # at static level nothing outside the repository is read
+            unique.setdefault(path.resolve(), path)
     return list(unique.values())
 
 

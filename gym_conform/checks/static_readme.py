@@ -102,6 +102,9 @@ def check_readme(ctx: FolderContext) -> None:
             ],
             summary=f"{ctx.display} has no README.md",
         )
+    outside = ctx.outside_repository(ctx.readme_path)
+    if outside is not None:
+        raise CheckFailed([outside], summary=f"{outside.location.path} is not read")
     text = ctx.readme_path.read_text(encoding="utf-8", errors="replace")
     found = headings(text)
     problems = [

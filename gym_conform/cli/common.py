@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,12 +16,13 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from gym_conform.core.config.overrides import parse_overrides
+from gym_conform.core.files import committed_outputs, os_error
 from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM exits 143 (128 + the signal's number, as shells report it)
 
 # Problems with the command line itself: the command exits 2, as argparse does.
 USAGE_CODES = frozenset({"config.override", "cli.option"})
@@ -125,13 +128,47 @@ def note_shared_name() -> None:
         )
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: unwinds like Ctrl-C, so every temporary file is removed on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # Later signals are ignored while the first one unwinds: cleaning up takes milliseconds and must finish.
+    for each in _STOP_SIGNALS:
+        signal.signal(each, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def interrupted_message(signum: int, written: int) -> str:
+    """Return the one line printed when a command stops on a signal."""
+    name = signal.Signals(signum).name
+    if written:
+        return f"interrupted by {name} after {written} output file(s) were complete; nothing was left half-written"
+    return f"interrupted by {name}: nothing was written (temporary files removed, earlier outputs unchanged)"
+
+
 def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> None:
-    """Run a command and exit: user errors print a clear message (no traceback) and exit non-zero."""
+    """Run a command and exit: user errors print a clear message (no traceback) and exit non-zero.
+
+    Any OSError becomes one line with the path and what to do; SIGINT / SIGTERM stop the command (exit 130 /
+    143) with every temporary file removed.
+    """
     if argv is None:
         note_shared_name()
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = _TRACEBACK_FLAG in args or os.environ.get("GYM_CONFORM_TRACEBACK") == "1"
     args = [a for a in args if a != _TRACEBACK_FLAG]
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {each: signal.signal(each, _interrupt) for each in _STOP_SIGNALS}
+    written = committed_outputs()
     try:
         code = main(args) or EXIT_OK
     except GymConformError as error:
@@ -139,8 +176,17 @@ def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = No
             traceback.print_exc()
         print(error.render(), file=sys.stderr)
         code = EXIT_USAGE if all(p.code in USAGE_CODES for p in error.problems) else EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted; no partial output files were left behind", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+    except OSError as error:
+        if show_traceback:
+            traceback.print_exc()
+        print(os_error(error).render(), file=sys.stderr)
+        code = EXIT_ERROR
+    except KeyboardInterrupt as stop:
+        signum = getattr(stop, "signum", signal.SIGINT)
+        print(interrupted_message(signum, committed_outputs() - written), file=sys.stderr)
+        code = 128 + signum
+    finally:
+        for each, handler in handlers.items():
+            signal.signal(each, handler)
     sys.stdout.flush()
     sys.exit(code)

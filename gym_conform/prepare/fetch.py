@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 from gym_conform.core.config.loader import LoadedConfig
+from gym_conform.core.files import file_kind, not_regular
 from gym_conform.errors import DataError, DownloadError, Problem, ProblemsFound
 from gym_conform.prepare.options import PrepareOptions
 from gym_conform.prepare.plan import DatasetJob
@@ -19,10 +21,12 @@ def bullets(items: Sequence[str]) -> str:
 
 def ensure_local(jobs: Sequence[DatasetJob], options: PrepareOptions, cfg: LoadedConfig, echo: Echo) -> None:
     """Download missing datasets when allowed; otherwise report every missing file and stop."""
+    _refuse_escaping_paths(jobs)
     found = [j for j in jobs if j.path.exists()]
     missing = [j for j in jobs if not j.path.exists()]
     if found:
         echo("FOUND the following datasets at their local paths:" + bullets([j.display_path for j in found]))
+    _refuse_special_files(found)
     if not missing:
         return
     echo("MISSING the following datasets:" + bullets([j.display_path for j in missing]))
@@ -41,6 +45,45 @@ def ensure_local(jobs: Sequence[DatasetJob], options: PrepareOptions, cfg: Loade
             failures += [Problem(p.code, p.message, job.config_location, p.hint) for p in error.problems]
     if failures:
         raise ProblemsFound(failures, summary=f"{len(failures)} dataset(s) could not be downloaded")
+
+
+def _refuse_escaping_paths(jobs: Sequence[DatasetJob]) -> None:
+    """Refuse every relative `jsonl_fpath` whose `..` parts lead out of the directory it is relative to.
+
+    ng_prepare_data reads the file and writes `<stem>_metrics.json` next to it: a config (or a pull request
+    changing one) must not make it read or write elsewhere on the machine. A file outside the repository
+    is named by an absolute path, on purpose.
+    """
+    problems = []
+    for job in jobs:
+        written = str(job.dataset.jsonl_fpath)
+        if not os.path.isabs(written) and os.path.normpath(written).split(os.sep)[0] == os.pardir:
+            problems.append(
+                Problem(
+                    "config.path_escapes",
+                    f"jsonl_fpath '{written}' of dataset '{job.dataset.name}' leads outside the repository "
+                    f"(to {os.path.normpath(job.path)}); it was not read",
+                    job.config_location,
+                    "dataset paths are relative to the repository root (where ng_prepare_data also writes the "
+                    "sidecar metrics): move the file into it, or give an absolute path if it really lives elsewhere",
+                )
+            )
+    if problems:
+        raise ProblemsFound(problems, summary=f"{len(problems)} dataset path(s) lead outside the repository")
+
+
+def _refuse_special_files(found: Sequence[DatasetJob]) -> None:
+    """Refuse, before reading anything, every dataset path that is a directory, FIFO, socket or device."""
+    problems = []
+    for job in found:
+        kind = file_kind(job.path)
+        if kind is not None:
+            error = not_regular(job.display_path, f"dataset '{job.dataset.name}' ({job.type})", kind)
+            problems.append(
+                Problem(error.code, f"{job.display_path}: {error.message}", job.config_location, error.hint)
+            )
+    if problems:
+        raise ProblemsFound(problems, summary=f"{len(problems)} dataset path(s) are not regular files")
 
 
 def _missing_error(missing: Sequence[DatasetJob], options: PrepareOptions) -> ProblemsFound:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from gym_conform.core.config.loader import LoadedConfig
 from gym_conform.core.config.schema import ServerInstance, parse_server_config
-from gym_conform.core.files import atomic_output, atomic_write_text, display_path
+from gym_conform.core.files import atomic_output, atomic_write_text, display_path, staged_outputs
+from gym_conform.core.locks import directory_lock
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
 from gym_conform.core.metrics.document import dumps_metrics, metrics_document
 from gym_conform.errors import Location, Problem, ProblemsFound
@@ -79,8 +80,12 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
     echo(title("Validate samples, aggregate metrics and collate"))
     problems: list[Problem] = []
     output_dir = Path(options.output_dirpath)
-    for dataset_type, type_jobs in jobs_by_type(jobs, types).items():
-        problems += _prepare_type(dataset_type, type_jobs, output_dir, options, summary, echo)
+    # One writer per output directory, and all of a run's files or none: every output (collated files, their
+    # metrics, dataset sidecars) is put in place together at the end, so a signal, a full disk or a second run
+    # never leaves a mix of this run's files and an earlier one's.
+    with directory_lock(output_dir, "ng_prepare_data"), staged_outputs():
+        for dataset_type, type_jobs in jobs_by_type(jobs, types).items():
+            problems += _prepare_type(dataset_type, type_jobs, output_dir, options, summary, echo)
     if problems:
         raise ProblemsFound(problems, summary=_failure_summary(problems))
     echo("View your final data!" + bullets([f"{t}: {display_path(p)}" for t, p in summary.outputs.items()]))

@@ -428,5 +428,5 @@ def _unreadable(path: str, exc: OSError) -> DataError:
         f"cannot read dataset file: {exc.strerror or exc}",
         code="data.unreadable",
         location=Location(path=path),
-        hint="check that the path exists and is a readable file",
+        hint="check that the path exists and is a readable file (was it moved or removed while the command ran?)",
     )

@@ -14,6 +14,7 @@ bad row, so nothing is collated, but its problems must be reported as a sequenti
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -72,7 +73,7 @@ def scan_job(
             f"cannot read dataset file: {exc.strerror or exc}",
             code="data.unreadable",
             location=Location(path=path),
-            hint="check that the path exists and is a readable file",
+            hint="check that the path exists and is a readable file (was it moved or removed while the command ran?)",
         ) from exc
     limits = (max_line_bytes, file_identity(info))
     if num_workers > 1 and info.st_size >= PARALLEL_MIN_BYTES and len(ranges) > 1:
@@ -189,7 +190,23 @@ _worker: dict[str, Any] = {}
 def _start_worker(output: int | None, offsets, turn, done) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM (the parent stopping the pool, or a scheduler signalling the group) ends a worker at once, not
+    # through the front end's handler forked with it; and a worker never outlives its parent.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     _worker.update(output=output, offsets=offsets, turn=turn, done=done)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent dies (even by SIGKILL), so no orphan waits forever."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's pool still stops the workers on every exit it survives
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _count(bytes_read: int, rows: int) -> None:

@@ -16,6 +16,7 @@ STATIC_IDS = [
     "example_rollouts",
     "data_conflicts",
     "leakage",
+    "task_data",
     "manifest",
 ]
 

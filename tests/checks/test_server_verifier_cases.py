@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gym_conform.checks import CheckFailed, CheckSkipped
@@ -93,7 +95,10 @@ def test_full_and_zero_cases_must_pin_the_ends_of_the_range(tmp_path):
     problems = problems_of(with_cases(tmp_path, cases))
 
     assert problems[0].code == "verifier_cases.case"
-    assert problems[0].message == "full-reward case 'right answer' expects 0.5, not the top of reward_range 1.0"
+    assert problems[0].message == (
+        "full-reward case 'right answer' expects 0.5, not the best end of the reward range 1.0 "
+        "(higher is better, from config)"
+    )
 
 
 def test_invalid_lines_and_cases_are_located(tmp_path):
@@ -146,4 +151,104 @@ def test_a_stochastic_server_skips_its_determinism_cases_with_a_note(tmp_path):
 
     check_verifier_cases(ctx)
 
-    assert ctx.notes == ["verifier_cases: determinism case(s) same twice not run: the server declares stochastic: true"]
+    assert ctx.notes == ["verifier_cases: determinism case(s) same twice not run: determinism is stochastic"]
+
+
+MANIFEST = """\
+name: alpha_env
+version: 0.1.0
+kind: environment
+integration_profile: custom-gym-verifier
+domain: math
+description: Add two numbers.
+modality: text
+licensing: Apache-2.0
+authors: [ada]
+reward: {{range: [0.0, 1.0], higher_is_better: {better}}}
+determinism: {determinism}
+resources_server: alpha
+agent_server: alpha_simple_agent
+model_server: policy_model
+datasets: [{{name: example, type: example, jsonl_fpath: environments/alpha_env/data/example.jsonl}}]
+"""
+
+
+def with_manifest(tmp_path, better="true", determinism="unknown"):
+    env = tmp_path / "environments" / "alpha_env"
+    env.mkdir(parents=True)
+    (env / "manifest.yaml").write_text(MANIFEST.format(better=better, determinism=determinism))
+
+
+def test_lower_is_better_in_the_manifest_swaps_the_ends_full_and_zero_must_pin(tmp_path):
+    with_manifest(tmp_path, better="false")
+    swapped = [
+        GOOD_CASES[1] | {"kind": "full_reward", "name": "wrong answer is best"},
+        GOOD_CASES[0] | {"kind": "zero_reward", "name": "right answer is worst"},
+        GOOD_CASES[2],
+    ]
+
+    check_verifier_cases(with_cases(tmp_path, swapped))
+
+
+def test_with_lower_is_better_the_usual_ends_no_longer_pin(tmp_path):
+    with_manifest(tmp_path, better="false")
+
+    problems = problems_of(with_cases(tmp_path, GOOD_CASES[:3]))
+
+    assert [p.code for p in problems] == ["verifier_cases.case", "verifier_cases.case"]
+    assert problems[0].message == (
+        "full-reward case 'right answer' expects 1.0, not the best end of the reward range 0.0 "
+        "(lower is better, from environments/alpha_env/manifest.yaml)"
+    )
+
+
+def test_a_seeded_manifest_requires_a_determinism_case(tmp_path):
+    with_manifest(tmp_path, determinism="seeded")
+
+    (problem,) = problems_of(with_cases(tmp_path, GOOD_CASES[:3]))
+
+    assert problem.message == "the verifier fixture is missing required cases: determinism"
+    assert "determinism: seeded" in problem.hint
+
+
+def test_a_manifest_that_is_not_seeded_skips_determinism_cases_as_0_7_0_does(tmp_path):
+    with_manifest(tmp_path, determinism="unknown")
+    ctx = with_cases(tmp_path, GOOD_CASES)
+
+    check_verifier_cases(ctx)
+
+    assert ctx.notes == ["verifier_cases: determinism case(s) same twice not run: determinism is unknown"]
+
+
+def test_update_expected_rewrites_the_observed_rewards_in_one_atomic_write(tmp_path):
+    cases = [
+        GOOD_CASES[0] | {"expected_reward": 0.75},
+        GOOD_CASES[1],
+        GOOD_CASES[2],
+        GOOD_CASES[0] | {"expected_reward": 0.25, "kind": "determinism"},
+    ]
+    ctx = with_cases(tmp_path, cases)
+    ctx.settings.update_expected = True
+    path = tmp_path / CASES
+    before = path.read_text()
+
+    check_verifier_cases(ctx)
+
+    rewritten = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [case.get("expected_reward") for case in rewritten] == [1.0, 0.0, None, 1.0]
+    assert rewritten[2]["expected_error"] == "expected_answer"
+    assert ctx.notes == [f"updated expected_reward of 2 case(s) in {CASES} (--gym-update-expected)"]
+    assert path.read_text() != before
+    ctx.settings.update_expected = False
+    check_verifier_cases(ctx)  # now they hold as written
+
+
+def test_update_expected_changes_nothing_when_a_case_fails(tmp_path):
+    cases = [GOOD_CASES[0] | {"expected_reward": 0.5}, GOOD_CASES[1], GOOD_CASES[2] | {"request": request("fine")}]
+    ctx = with_cases(tmp_path, cases)
+    ctx.settings.update_expected = True
+    before = (tmp_path / CASES).read_text()
+
+    problems_of(ctx)
+
+    assert (tmp_path / CASES).read_text() == before

@@ -13,7 +13,7 @@ ABOVE_STATIC = [check.id for check in REGISTRY if check.level > Level.STATIC]
 GOOD_ROLLOUTS = [rollout(row) for row in ROWS]
 
 
-def assert_checks(result, failed=(), skipped=("leakage", "manifest"), folder="alpha"):
+def assert_checks(result, failed=(), skipped=("leakage", "task_data", "manifest"), folder="alpha"):
     """Assert the static checks' outcomes: `failed` fail, `skipped` skip, every other one passes."""
     result.assert_outcomes(
         passed=len(STATIC_IDS) - len(failed) - len(skipped),
@@ -74,7 +74,7 @@ def test_a_bad_row_fails_example_data_naming_line_field_and_fix(repo):
 
     result = repo.static()
 
-    assert_checks(result, failed=["example_data"], skipped=["example_metrics", "leakage", "manifest"])
+    assert_checks(result, failed=["example_data"], skipped=["example_metrics", "leakage", "task_data", "manifest"])
     match_lines(
         result,
         "resources_servers/alpha/data/example.jsonl: 1 bad row(s)",
@@ -192,7 +192,7 @@ def test_an_example_row_in_the_validation_file_fails_only_leakage(repo):
 
     result = repo.static("--gym-strict")
 
-    assert_checks(result, failed=["leakage"], skipped=("manifest",))
+    assert_checks(result, failed=["leakage"], skipped=("task_data", "manifest"))
     match_lines(
         result, "resources_servers/alpha/data/validation.jsonl:3: the example row at *example.jsonl:3 is also in *"
     )
@@ -220,7 +220,7 @@ def test_invalid_yaml_fails_the_config_and_the_checks_needing_it_without_crashin
 
     failing = ["config", "license", "example_metrics"]
     result.assert_outcomes(
-        passed=2 * len(STATIC_IDS) - len(failing) - 4, failed=len(failing), skipped=4 + 2 * len(ABOVE_STATIC)
+        passed=2 * len(STATIC_IDS) - len(failing) - 6, failed=len(failing), skipped=6 + 2 * len(ABOVE_STATIC)
     )
     for check_id in failing:
         match_lines(result, f"FAILED resources_servers/alpha::{check_id} - *")

@@ -157,3 +157,20 @@ def test_static_level_checks_the_files_of_an_unimportable_server_and_skips_every
     }
     assert result.ret == 0
     assert not marker.exists()
+
+
+def test_gym_update_expected_rewrites_the_verifier_cases_through_pytest(repo):
+    from tests.checks import write_lines
+    from tests.checks.test_server_verifier_cases import GOOD_CASES
+
+    serve(repo)
+    cases = repo.path / "resources_servers" / "alpha" / "tests" / "verifier_cases.jsonl"
+    write_lines(cases, [GOOD_CASES[0], GOOD_CASES[1] | {"expected_reward": 0.5}, GOOD_CASES[2]])
+
+    stale, checks = run_with_report(repo, "-k", "verifier_cases")
+    assert failed(checks) == {"verifier_cases"}
+    updated, checks = run_with_report(repo, "-k", "verifier_cases", "--gym-update-expected")
+
+    assert checks["verifier_cases"]["outcome"] == "passed"
+    assert "updated expected_reward of 1 case(s)" in checks["verifier_cases"]["notes"][0]
+    assert [json.loads(line).get("expected_reward") for line in cases.read_text().splitlines()] == [1.0, 0.0, None]

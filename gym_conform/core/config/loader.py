@@ -202,6 +202,9 @@ def _load_includes(
             queue.append(entry)
     root_count = len(queue)
     children: list[list[int]] = [[] for _ in queue]
+    # The including config of each entry (None for the roots), to tell an include cycle from a shared include.
+    parents: list[int | None] = [None for _ in queue]
+    resolved_paths = list(seen)
     loaded: dict[int, tuple[Path, dict, Source]] = {}
     errors: list[GymConformError] = []
     index = 0
@@ -223,8 +226,14 @@ def _load_includes(
             if resolved not in seen:
                 seen[resolved] = len(queue)
                 children[index].append(len(queue))
+                parents.append(index)
+                resolved_paths.append(resolved)
                 queue.append(child)
                 children.append([])
+                continue
+            chain = _include_chain(index, parents, resolved_paths, resolved)
+            if chain is not None:
+                errors.append(_include_cycle(chain, child))
         index += 1
     if len(errors) == 1:
         raise errors[0]
@@ -240,6 +249,33 @@ def _load_includes(
     for root_index in range(root_count):
         visit(root_index)
     return [entry for entry, _, _ in queue], [loaded[node] for node in order]
+
+
+def _include_chain(index: int, parents: list[int | None], paths: list[Path], target: Path) -> list[Path] | None:
+    """Return the include chain from `target` down to config `index` when `target` includes `index`, else None."""
+    chain = []
+    node: int | None = index
+    while node is not None:
+        chain.append(paths[node])
+        if paths[node] == target:
+            return list(reversed(chain))
+        node = parents[node]
+    return None
+
+
+def _include_cycle(chain: list[Path], entry: tuple[str, Source | None, KeyPath]) -> ConfigError:
+    """Build the error for a `config_paths` entry that includes one of its own includers (or itself)."""
+    written, source, key_path = entry
+    steps = " -> ".join(display_path(path) for path in [*chain, chain[0]])
+    label = source.label if source is not None else None
+    line = source.lines.get(key_path) if source is not None else None
+    return ConfigError(
+        f"config_paths entry '{written}' makes an include cycle: {steps}",
+        code="config.include_cycle",
+        location=Location(label, line, dotted_path(key_path)),
+        hint="A config cannot include itself, directly or through the configs it includes: remove this entry "
+        "(NeMo Gym skips the repeated include with a warning, so the cycle only hides which file wins).",
+    )
 
 
 def _not_found(entry: str, written_in: Source | None, key_path: KeyPath, roots: Sequence[Path]) -> ConfigError:

@@ -14,7 +14,7 @@ from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted
 from gym_conform.errors import ConfigError, Location, collect
 
 # OmegaConf raises plain TypeError/ValueError for some merges; none of them may escape as a traceback.
-OMEGACONF_ERRORS = (OmegaConfBaseException, TypeError, ValueError)
+OMEGACONF_ERRORS = (OmegaConfBaseException, TypeError, ValueError, RecursionError)
 _HINT_SET_VALUE = (
     "Provide it via a CLI override, in env.yaml, or in a config passed via config_paths, e.g. ++{key}=<value>"
 )
@@ -142,6 +142,14 @@ def interpolation_error(exc: Exception, key_path: KeyPath, sourcemap: SourceMap 
             code="config.interpolation",
             location=location,
             hint=f"Export {variable.group(1)}, or give a default: ${{oc.env:{variable.group(1)},<default>}}",
+        )
+    if "Recursive interpolation detected" in text or "Interpolation to parent node" in text:
+        return ConfigError(
+            f"Config value '{name}' refers to itself: its interpolation leads back to '{name}' (directly, "
+            "through other keys, or to a key that contains it), so it has no value.",
+            code="config.interpolation_cycle",
+            location=location,
+            hint="Give one key of the cycle a plain value, or point it at a different key.",
         )
     first_line = text.splitlines()[0] if text else type(exc).__name__
     return ConfigError(

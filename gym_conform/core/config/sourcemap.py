@@ -9,10 +9,12 @@ from typing import Any
 
 import yaml
 
-from gym_conform.core.yaml_safe import SAFE_LOADER
+from gym_conform.core.yaml_safe import SAFE_LOADER, YamlTooLargeError, compose_checked
 from gym_conform.errors import ConfigError, Location
 
 KeyPath = tuple[Any, ...]
+# A config file is a few KB; reading a multi-GB file (a dataset named by mistake) would only fill memory.
+MAX_CONFIG_BYTES = 16 << 20
 
 
 def dotted_path(parts: Sequence[str | int]) -> str:
@@ -40,6 +42,14 @@ class Source:
 
 def load_yaml(path: Path) -> tuple[Any, Source]:
     """Load a YAML file like `yaml.safe_load` and also return the 1-based line of every key path in it."""
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"Config file {path} is {size:,} bytes, more than any config needs ({MAX_CONFIG_BYTES:,}); not read.",
+            code="config.yaml_too_large",
+            location=Location(str(path)),
+            hint="Is this path a config? Data belongs in a dataset file named by jsonl_fpath.",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -51,8 +61,7 @@ def load_yaml(path: Path) -> tuple[Any, Source]:
         ) from exc
     loader = SAFE_LOADER(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node, data = compose_checked(loader)
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from exc
     finally:
@@ -72,6 +81,14 @@ def plain_source(label: str, tree: Any) -> Source:
 def _yaml_error(path: Path, exc: yaml.YAMLError) -> ConfigError:
     """Turn a PyYAML parse error into a ConfigError naming the file, line and the parser's problem."""
     mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, YamlTooLargeError):
+        return ConfigError(
+            f"YAML refused: {exc.problem}",
+            code="config.yaml_too_large",
+            location=Location(str(path), mark.line + 1 if mark is not None else None),
+            hint="A config needs no structure this large: write a repeated block once and refer to it with "
+            "${key.path} or _inherit_from, and drop any alias that points into its own node.",
+        )
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     detail = f"{problem} ({context})" if context else problem
