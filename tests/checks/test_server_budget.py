@@ -17,13 +17,12 @@ def slow_on_row_4(seconds: float) -> str:
     return f'import time\nif text == "\\\\boxed{{4}}":\n    time.sleep({seconds})\n' + BOXED
 
 
-def test_a_fast_verify_passes_and_notes_its_slowest_call(tmp_path):
+def test_a_fast_verify_passes(tmp_path):
     ctx = context(server_folder(tmp_path), tmp_path)
 
     check_verify_budget(ctx)
 
-    (note,) = ctx.notes
-    assert note.startswith("slowest verify 0.") and note.endswith(", budget 3 s, 10 calls")
+    assert ctx.notes == []
 
 
 def test_a_5_second_verify_fails_the_default_budget_with_the_measured_figure(tmp_path):
