@@ -33,7 +33,9 @@ from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
+    from gym_conform.agent.model import ModelClient
     from gym_conform.checks.rules import Waiver
+    from gym_conform.live.model_setup import ModelSource
     from gym_conform.server.loader import LoadedServer
 
 AGENT_SERVER_TYPE = "responses_api_agents"
@@ -55,7 +57,7 @@ class CheckSettings:
     max_examples: int | None = None
     # The slowest verify() call the verify_budget check allows, in seconds (a 5 s verify fails it).
     verify_budget: float = 3.0
-    model: object | None = None
+    model: ModelSource | ModelClient | None = None  # a source opens a client per run
     live_repeats: int = 1
     save_rollouts: Path | None = None
     live_concurrency: int = 32

@@ -69,7 +69,8 @@ def schema_values(schema: Any, depth: int = 0) -> st.SearchStrategy[Any]:
 
 
 def _objects(schema: dict, depth: int) -> st.SearchStrategy[dict]:
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    given = schema.get("properties")
+    properties = given if isinstance(given, dict) else {}
     required = [name for name in schema.get("required") or [] if name in properties]
     if depth >= _MAX_DEPTH:
         return st.just({})
@@ -109,7 +110,8 @@ def _example_value(schema: Any) -> Any:
     kind = schema.get("type") if isinstance(schema, dict) else None
     if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
-    return {"string": "x", "integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}.get(kind)
+    examples: dict[str, Any] = {"string": "x", "integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}
+    return examples.get(kind) if isinstance(kind, str) else None
 
 
 def request_line(name: str, body: Any) -> str:

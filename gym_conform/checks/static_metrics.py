@@ -6,9 +6,12 @@ Like a snapshot test, a stale file fails with the differences and `--gym-update-
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.static_data import skip_environment_without_examples
+from gym_conform.core.config.schema_datasets import DatasetConfig
 from gym_conform.core.files import atomic_write_text
 from gym_conform.core.metrics.compare import diff_metrics
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
@@ -40,12 +43,23 @@ def recompute_example_metrics(ctx: FolderContext) -> dict:
         raise CheckSkipped(
             "no agent declares an example dataset reading data/example.jsonl (the config check reports it)"
         )
-    if entry.model is None:
+    model = entry.model or _known_keys_only(entry.raw)
+    if model is None:
         raise CheckSkipped("the example dataset entry is invalid (the config and license checks report it)")
     metrics = DatasetMetrics()
     for _, row in scan.rows:
-        metrics.observe_row(row, entry.model.num_repeats)
-    return metrics_document(entry.model.metrics_fields(), metrics)
+        metrics.observe_row(row, model.num_repeats)
+    return metrics_document(model.metrics_fields(), metrics)
+
+
+def _known_keys_only(raw: object) -> DatasetConfig | None:
+    """Return the entry as NeMo Gym 0.7.0 reads it when only unknown keys make it invalid (it drops them)."""
+    if not isinstance(raw, dict) or raw.get("type") == "benchmark":
+        return None
+    try:
+        return DatasetConfig.model_validate({k: v for k, v in raw.items() if k in DatasetConfig.model_fields})
+    except ValidationError:
+        return None
 
 
 def check_example_metrics(ctx: FolderContext) -> None:

@@ -102,13 +102,24 @@ def _missing_error(missing: Sequence[DatasetJob], options: PrepareOptions) -> Pr
     problems = [
         Problem(
             "data.missing",
-            f"dataset '{j.dataset.name}' ({j.type}) of {j.agent} not found at {j.display_path}",
+            f"dataset '{j.dataset.name}' ({j.type}) of {j.source or j.agent} not found at {j.display_path}",
             j.config_location,
-            hint,
+            _prepared_hint(j) or hint,
         )
         for j in missing
     ]
     return ProblemsFound(problems, summary=summary)
+
+
+def _prepared_hint(job: DatasetJob) -> str | None:
+    """For a file its `prepare_script` produces (0.7.0), say how to produce it: nothing downloads it."""
+    script = getattr(job.dataset, "prepare_script", None)
+    if script is None:
+        return None
+    return (
+        f"this file is produced by its prepare_script ({script}): run `gym eval prepare --config <this config>` "
+        "(NeMo Gym) before collating"
+    )
 
 
 def _download(job: DatasetJob, options: PrepareOptions, token: str | None, echo: Echo) -> None:

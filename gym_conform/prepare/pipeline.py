@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO
 
 from gym_conform.core.config.loader import LoadedConfig
 from gym_conform.core.config.schema import ServerInstance, parse_server_config
@@ -26,6 +27,7 @@ from gym_conform.prepare.plan import (
 )
 from gym_conform.prepare.progress import ProgressLine
 from gym_conform.prepare.sidecars import Outcome, Reconciled, reconcile
+from gym_conform.prepare.task_rows import judge_task_rows, with_schemas
 from gym_conform.prepare.workers import ScanResult, scan_job
 
 Echo = Callable[[str], None]
@@ -68,6 +70,7 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
     echo(f"In scope dataset types for `{options.mode}` mode: {list(types)}")
     routing = _routing(options, cfg, instances, echo)
     jobs = plan_jobs(instances, types, cfg, routing)
+    jobs = with_schemas(jobs, options.task_data_validation, options.mode, echo)
     summary = PrepareSummary()
     if not jobs:
         echo("note: " + _nothing_in_scope(types, cfg).render())
@@ -130,7 +133,10 @@ def _prepare_type(
     problems: list[Problem] = []
     try:
         with atomic_output(target, "wb") as sink:
-            results = [_scan(job, sink, options, echo) for job in jobs]
+            results: list[ScanResult] = []
+            for job in jobs:
+                # A taskset row's default task id counts the source rows of this type before it (0.7.0's index).
+                results.append(_scan(replace(job, task_base=sum(r.lines_read for r in results)), sink, options, echo))
             for result in results:
                 problems += result.problems
                 if result.ok:
@@ -153,7 +159,7 @@ def _prepare_type(
     return problems
 
 
-def _scan(job: DatasetJob, sink, options: PrepareOptions, echo: Echo) -> ScanResult:
+def _scan(job: DatasetJob, sink: IO[bytes] | None, options: PrepareOptions, echo: Echo) -> ScanResult:
     if job.num_repeats > 1:
         echo(
             f"Dataset {job.dataset.name} repeating {job.num_repeats}x: each line repeated "
@@ -164,6 +170,9 @@ def _scan(job: DatasetJob, sink, options: PrepareOptions, echo: Echo) -> ScanRes
         result = scan_job(job, sink, options.num_workers, progress.advance, max_line_bytes=options.max_line_bytes)
     finally:
         progress.close()
+    result.problems += judge_task_rows(
+        job, result.task_rows, result.task_issues, options.task_data_validation, options.mode, echo
+    )
     echo(f"{job.display_path}: {result.lines_read} rows read, {len(result.problems)} problem(s)")
     return result
 
@@ -175,7 +184,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _reconcile_dataset(result: ScanResult, options: PrepareOptions, summary: PrepareSummary, echo: Echo):
+def _reconcile_dataset(
+    result: ScanResult, options: PrepareOptions, summary: PrepareSummary, echo: Echo
+) -> list[Problem]:
     document = metrics_document(result.job.dataset.metrics_fields(), result.metrics)
     outcome = reconcile(
         result.job.metrics_path, document, overwrite=options.overwrite_metrics_conflicts, rewrite_equal=False

@@ -33,6 +33,14 @@ class DatasetJob:
     config_location: Location
     routing: str = AGENT_REF
     source: str = ""
+    # The folder whose task_data.py holds the rows' TaskData schema (0.7.0's owning server), if any.
+    schema_dir: Path | None = None
+    # Source rows of this type before this dataset, in collation order: a taskset row's default task id.
+    task_base: int = 0
+
+    @property
+    def taskset(self) -> str | None:
+        return getattr(self.dataset, "taskset", None)
 
     @property
     def type(self) -> str:
@@ -95,17 +103,108 @@ def plan_jobs(
             key = (instance.name, instance.server_type, instance.implementation, "datasets", index)
             location = cfg.locate((*key, "jsonl_fpath"))
             name = instance.name
-            if routing == AGENT_REF:
+            if getattr(dataset, "taskset", None) is not None:
+                try:
+                    check_taskset_route(instance, dataset, instances, cfg, cfg.locate((*key, "taskset")))
+                except ConfigError as error:
+                    problems += error.problems
+                    continue
+            elif routing == AGENT_REF:
                 try:
                     name = _agent_for(instance, dataset, instances, cfg.locate(key))
                 except ConfigError as error:
                     problems += error.problems
                     continue
             path = resolve_read_path(str(dataset.jsonl_fpath))
-            jobs.append(DatasetJob(name, dataset, path, location, routing, instance.name))
+            home = schema_home(instance, instances)
+            jobs.append(DatasetJob(name, dataset, path, location, routing, instance.name, home))
     if problems:
         raise ProblemsFound(problems, summary=f"{len(problems)} dataset(s) route to no single agent")
     return jobs
+
+
+def check_taskset_route(
+    declarer: ServerInstance, dataset: Any, instances: Sequence[ServerInstance], cfg: LoadedConfig, where: Location
+) -> None:
+    """Check a taskset's route as 0.7.0 does: `environment_server_routes` names an Environment Server bound
+    to the declaring resources server (or fronting the declaring agent), whose agent references are agents."""
+    taskset = dataset.taskset
+    routes = cfg.data.get("environment_server_routes")
+    target = routes.get(taskset) if isinstance(routes, dict) else None
+
+    def fail(message: str, hint: str) -> ConfigError:
+        return ConfigError(message, code="config.taskset_route", location=where, hint=hint)
+
+    if not isinstance(target, str) or not target:
+        raise fail(
+            f"No Environment Server route for taskset '{taskset}'",
+            f'Add `environment_server_routes: {{"{taskset}": <environment server instance>}}` at the top level.',
+        )
+    by_name = {i.name: i for i in instances}
+    server = by_name.get(target)
+    if server is None or server.server_type != ENVIRONMENT_SERVER_TYPE:
+        raise fail(
+            f"Taskset '{taskset}' routes to '{target}', which is not an environment_servers instance here",
+            "Point the route at the environment server that runs this taskset (and load its config).",
+        )
+    agents = [
+        value.get("name")
+        for key, value in server.fields.items()
+        if isinstance(value, dict)
+        and (value.get("type") == AGENT_SERVER_TYPE or (key == "agent_server" and value.get("type") is None))
+    ]
+    strays = [
+        name
+        for name in agents
+        if not isinstance(name, str) or getattr(by_name.get(name), "server_type", None) != AGENT_SERVER_TYPE
+    ]
+    if strays or not agents:
+        raise fail(
+            f"Environment Server '{target}' references {strays[0]!r}, which is not an agent"
+            if strays
+            else f"Environment Server '{target}' must bind an agent_server for taskset '{taskset}'",
+            "Its agent_server and other agent references must name agent instances.",
+        )
+    if getattr(dataset, "agent", None) is not None:
+        raise fail(
+            f"Taskset '{taskset}' pins agent '{dataset.agent}', but a taskset routes to Environment Server "
+            f"'{target}', not to an agent",
+            "Remove the `agent` key.",
+        )
+    if declarer.server_type == AGENT_SERVER_TYPE and declarer.name not in agents:
+        raise fail(f"Taskset '{taskset}' must route to its declaring agent '{declarer.name}'", "Fix the route.")
+    bound = server.fields.get("resources_server")
+    if declarer.server_type == RESOURCES_SERVER_TYPE and not (
+        isinstance(bound, dict)
+        and bound.get("name") == declarer.name
+        and bound.get("type", RESOURCES_SERVER_TYPE) == RESOURCES_SERVER_TYPE
+    ):
+        raise fail(
+            f"Environment Server '{target}' must bind declaring resources server '{declarer.name}' for taskset "
+            f"'{taskset}'",
+            f"Set its `resources_server: {{type: resources_servers, name: {declarer.name}}}`.",
+        )
+
+
+def schema_home(declarer: ServerInstance, instances: Sequence[ServerInstance]) -> Path | None:
+    """The folder that owns a dataset's row schema, found as 0.7.0 finds it (None: no schema to check).
+
+    A resources server owns its own datasets; an agent's belong to the resources server it references; a
+    self-contained agent (no `resources_server` key) keeps its schema under `responses_api_agents/<impl>/`.
+    """
+    folder, implementation = RESOURCES_SERVER_TYPE, declarer.implementation
+    if declarer.server_type == AGENT_SERVER_TYPE:
+        reference = declarer.fields.get("resources_server")
+        if reference is None:
+            folder = AGENT_SERVER_TYPE
+        else:
+            name = reference.get("name") if isinstance(reference, dict) else None
+            owner = next((i for i in instances if i.name == name and i.server_type == RESOURCES_SERVER_TYPE), None)
+            if owner is None:
+                return None  # a dangling reference: its schema home is the missing server
+            implementation = owner.implementation
+    path = resolve_read_path(f"{folder}/{implementation}")
+    return path if path.is_dir() else None
 
 
 def _agent_for(declarer: ServerInstance, dataset: Any, instances: Sequence[ServerInstance], where: Location) -> str:

@@ -11,8 +11,10 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from pathlib import Path
+from typing import Any, Protocol, cast
 
+from gym_conform.core.config.loader import search_roots
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import (
     MAX_LINE_BYTES,
@@ -27,11 +29,13 @@ from gym_conform.core.jsonl import (
 )
 from gym_conform.core.metrics.dataset_metrics import json_word_count, user_turns
 from gym_conform.core.rows import RCP, check_row
+from gym_conform.core.task_data import TaskIssue, TaskSchema, TaskSchemaError, load_task_schema
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.canonical import DumpsFormProver, count_strings
 from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
+from gym_conform.prepare.tasksets import materialize_task
 from gym_conform.prepare.template import RowTemplate
 from gym_conform.prepare.trace import MetricsTrace
 
@@ -56,7 +60,8 @@ def _reject_constant(name: str) -> Any:
 
 
 # The decoder json.loads would use, minus NaN/Infinity; lines it cannot take whole go to parse_json_line.
-_scan_json = json.JSONDecoder(parse_constant=_reject_constant).scan_once
+# scan_once is set by JSONDecoder.__init__ (the C scanner); typeshed does not declare it.
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
 _dumps = json.JSONEncoder().encode
 
 
@@ -91,6 +96,11 @@ class RangeTask:
     # The file's (device, inode, size, mtime) when the run planned its shards: a file replaced or changed
     # since then is refused, not read half old, half new.
     identity: tuple[int, int, int, int] | None = None
+    # The folder of the rows' task_data.py schema (loaded, and cached, in the process that scans).
+    schema_dir: str | None = None
+    # 0.7.0 tasksets: rows materialize into Environment Server tasks; `task_base` + line - 1 is a row's index.
+    taskset: str | None = None
+    task_base: int = 0
 
 
 @dataclass
@@ -102,6 +112,9 @@ class ShardScan:
     output_bytes: int = 0
     trace: MetricsTrace = field(default_factory=MetricsTrace)
     problems: list[tuple[int, Problem | JsonLineError]] = field(default_factory=list)
+    # Rows checked against the task_data schema, and the issues of those that have some (by line).
+    task_rows: int = 0
+    task_issues: list[tuple[int, list[TaskIssue]]] = field(default_factory=list)
     # True when an overlong line ended the scan early: later ranges of the file cannot be placed.
     stopped: bool = False
 
@@ -117,7 +130,13 @@ class ShardScan:
         return placed
 
 
-def scan_range(task: RangeTask, sink: IO[bytes] | None, progress: Progress | None = None) -> ShardScan:
+class ByteSink(Protocol):
+    """Where a scan writes its collated lines: a binary file, or a worker's in-place shard output."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def scan_range(task: RangeTask, sink: ByteSink | None, progress: Progress | None = None) -> ShardScan:
     """Validate and measure every row of the range; write each good row `num_repeats` times to `sink`.
 
     Writing stops at the first problem: a dataset with problems is never collated.
@@ -156,6 +175,7 @@ class _Scanner:
         self.template: RowTemplate | None = None
         self.misses = 0
         self.number = 0
+        self.schema = _task_schema(task.schema_dir)
         # Where the lines `_lines` scans start in the file, found only when a problem needs a byte offset.
         self._region_offset = 0
         self._region: list[bytes] = []
@@ -176,12 +196,14 @@ class _Scanner:
             lines = region.count(b"\n") + 1
             template = self.template
             taken = None if template is None else template.screen_region(region, lines)
-            if taken is None:
+            if template is None or taken is None:
                 self._region_offset = offset + start
                 self._lines(region.split(b"\n"), out)
             else:
                 rows, parts = taken
                 template.record_region(rows, parts, self.scan.trace, self.task.num_repeats)
+                if self.schema is not None:
+                    self._check_tasks(self.number + 1, rows)
                 self.scan.rows += lines
                 self.number += lines
                 self.misses = 0
@@ -215,10 +237,12 @@ class _Scanner:
                     end += 1
                 if end > index:
                     self._take(
+                        template,
                         lines[index:end],
-                        rows[index - screened_from : end - screened_from],
+                        cast(list[dict], rows[index - screened_from : end - screened_from]),  # all parsed here
                         parts[index - screened_from : end - screened_from],
                         out,
+                        first + index + 1,
                     )
                     index = end
                     self.misses = 0
@@ -230,12 +254,54 @@ class _Scanner:
             index += 1
         self.number = first + total
 
-    def _take(self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes]) -> None:
+    def _take(
+        self,
+        template: RowTemplate,
+        lines: list[bytes],
+        rows: list[dict],
+        parts: list[list[bytes]],
+        out: list[bytes],
+        number: int,
+    ) -> None:
         """Record lines the template took (all in json.dumps form): splice the routing member in."""
-        self.template.record(rows, parts, self.scan.trace, self.task.num_repeats)
+        template.record(rows, parts, self.scan.trace, self.task.num_repeats)
+        if self.schema is not None:
+            self._check_tasks(number, rows)
         self.scan.rows += len(lines)
         if self.writing and not self.scan.problems:
             self._splice(lines, out)
+
+    def _task_row(self, number: int, row: dict, out: list[bytes]) -> None:
+        """A taskset row: a request is optional (metrics then count the example only); written materialized."""
+        problems = self.scan.problems
+        tools, turns, temperature, words = None, 0, None, None
+        facts = quick_params(row.get(RCP))
+        if facts is not None:
+            tools, turns, temperature, words, _ = facts
+        elif RCP in row and not check_row(row):
+            params = row[RCP]
+            tools = None if params.get("tools") is None else len(params["tools"])
+            turns, temperature = user_turns(params.get("input")), params.get("temperature")
+            words = json_word_count(params)
+        try:
+            materialized = materialize_task(row, self.task.taskset or "", self.task.task_base + number - 1)
+            self.scan.trace.observe(row, tools, turns, temperature, words, self.task.num_repeats)
+        except DataError as error:
+            problems.append((number, error.problems[0]))
+            return
+        self.scan.rows += 1
+        if self.writing and not problems:
+            out.append(((_dumps(materialized) + "\n").encode()) * self.task.num_repeats)
+
+    def _check_tasks(self, first: int, rows: list[dict]) -> None:
+        """Validate rows (lines `first`, `first + 1`, ...) against the task_data schema; keep their issues."""
+        assert self.schema is not None
+        scan = self.scan
+        scan.task_rows += len(rows)
+        for offset, row in enumerate(rows):
+            issues = self.schema.validate_row(row)
+            if issues:
+                scan.task_issues.append((first + offset, issues))
 
     def _splice(self, lines: list[bytes], out: list[bytes]) -> None:
         """Add json.dumps-form lines, each `num_repeats` times, the routing member spliced in before the last "}"."""
@@ -287,6 +353,11 @@ class _Scanner:
             except DataError as error:
                 problems.append((number, error.problems[0]))
                 return
+        if self.schema is not None and type(row) is dict:
+            self._check_tasks(number, [row])
+        if self.task.taskset is not None and type(row) is dict:
+            self._task_row(number, row, out)
+            return
         facts = quick_params(row.get(RCP)) if type(row) is dict else None
         if facts is None:
             issues = check_row(row)
@@ -312,6 +383,7 @@ class _Scanner:
             return
         self.scan.rows += 1
         if facts is not None and transform is None and (self.template is None or self.misses >= RELEARN_AFTER_MISSES):
+            # (A taskset row never gets here: `_task_row` writes it materialized, so no template learns from it.)
             if self.key not in row and self.dropped not in row:
                 # A row that gives no template (a `"` in a string) leaves the last one in use a while longer.
                 self.template = RowTemplate.learn(row, facts, self.scan.trace) or self.template
@@ -351,6 +423,16 @@ class _Scanner:
         offset += sum(map(len, lines[at:index])) + index - at
         self._cursor = (index, offset)
         return offset
+
+
+def _task_schema(schema_dir: str | None) -> TaskSchema | None:
+    """The schema of a folder, read statically (the caller has already reported a folder that has none)."""
+    if schema_dir is None:
+        return None
+    try:
+        return load_task_schema(Path(schema_dir), roots=search_roots())
+    except TaskSchemaError:
+        return None
 
 
 class _LineTooLong(Exception):

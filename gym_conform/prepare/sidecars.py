@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gym_conform.core.files import atomic_write_text
+from gym_conform.core.files import atomic_write_text, file_kind, not_regular
 from gym_conform.core.metrics.compare import diff_metrics
 from gym_conform.core.metrics.document import dumps_metrics, load_metrics
 
@@ -42,6 +42,9 @@ def conflict_path(path: Path) -> Path:
 def reconcile(path: Path, document: dict, *, overwrite: bool, rewrite_equal: bool) -> Reconciled:
     """Write `document` to `path` unless it conflicts with the file already there."""
     text = dumps_metrics(document)
+    kind = file_kind(path) if path.exists() else None
+    if kind is not None:
+        raise not_regular(path, "metrics file", kind)
     if not path.exists():
         atomic_write_text(path, text)
         _remove_stale_conflict(path)

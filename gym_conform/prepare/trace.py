@@ -42,9 +42,11 @@ class MetricsTrace:
         self.salt = digest_salt()
 
     def observe(
-        self, row: dict, tools: int | None, turns: int, temperature: float | None, words: int, count: int
+        self, row: dict, tools: int | None, turns: int, temperature: float | None, words: int | None, count: int
     ) -> None:
         """Record one valid row (repeated `count` times) given its standard metric inputs.
+
+        `words` is None for a taskset row without a request: 0.7.0 counts it as an example, nothing more.
 
         Raises the errors `DatasetMetrics.observe_row` raises, after recording as much as it would have.
         """
@@ -55,7 +57,8 @@ class MetricsTrace:
             self.turns.append(turns)
         if temperature is not None:
             self.temperature.append(_as_float("responses_create_params.temperature", temperature))
-        self.words.append(words)
+        if words is not None:
+            self.words.append(words)
         extras = self.extras
         for key, value in row.items():
             shadowing = NOT_EXTRA_KEYS.get(key)
@@ -107,11 +110,10 @@ class MetricsTrace:
         metrics.temperature.merge_constants(self.temperature, count)
         metrics.words.merge_constants(self.words, count)
         for key, recorded in self.extras.items():
-            accumulator = metrics.extra_accumulator(key, kinds[key])
             if recorded.typecode == _DIGESTS:
-                accumulator.observe_digests(recorded, count, self.salt)
+                metrics.extra_accumulator(key, StringStats).observe_digests(recorded, count, self.salt)
             else:
-                accumulator.observe_all(recorded, count)
+                metrics.extra_accumulator(key, AvgMinMax).observe_all(recorded, count)
         for key in self.shadowed_keys:
             metrics.note_shadowed(key)
 

@@ -21,15 +21,21 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import MAX_LINE_BYTES
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
+from gym_conform.core.task_data import TaskIssue
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.plan import DatasetJob
 from gym_conform.prepare.scan import RangeTask, ShardScan, scan_range
 from gym_conform.prepare.shards import line_aligned_ranges, shard_size
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import IMapIterator
+    from multiprocessing.sharedctypes import SynchronizedArray
+    from multiprocessing.synchronize import Condition
 
 # Smaller files are scanned in this process: starting workers would cost more than it saves.
 PARALLEL_MIN_BYTES = 16 << 20
@@ -46,6 +52,9 @@ class ScanResult:
     metrics: DatasetMetrics = field(default_factory=DatasetMetrics)
     problems: list[Problem] = field(default_factory=list)
     lines_read: int = 0
+    # Rows checked against the task_data schema, and each row's issues at its file line, in file order.
+    task_rows: int = 0
+    task_issues: list[tuple[int, list[TaskIssue]]] = field(default_factory=list)
     # An overlong line ended the scan: later shards' lines cannot be numbered, so they are not taken.
     stopped: bool = False
 
@@ -76,7 +85,10 @@ def scan_job(
             hint="check that the path exists and is a readable file (was it moved or removed while the command ran?)",
         ) from exc
     limits = (max_line_bytes, file_identity(info))
-    if num_workers > 1 and info.st_size >= PARALLEL_MIN_BYTES and len(ranges) > 1:
+    if job.taskset is not None:
+        # A taskset row's default id is its line number in the file: one range knows them all.
+        ranges = [(ranges[0][0], ranges[-1][1])] if ranges else ranges
+    elif num_workers > 1 and info.st_size >= PARALLEL_MIN_BYTES and len(ranges) > 1:
         result = _scan_parallel(job, ranges, sink, num_workers, advance, limits)
         if result is not None:
             return result
@@ -101,6 +113,9 @@ def _task(job: DatasetJob, start: int, end: int, limits: Limits, known: dict[str
         job.routing,
         max_line_bytes=max_line_bytes,
         identity=identity,
+        schema_dir=None if job.schema_dir is None else str(job.schema_dir),
+        taskset=job.taskset,
+        task_base=job.task_base,
     )
 
 
@@ -123,6 +138,8 @@ def _absorb(result: ScanResult, shard: ShardScan) -> None:
     if result.stopped:
         return
     result.problems += shard.located(result.job.display_path, result.lines_read)
+    result.task_rows += shard.task_rows
+    result.task_issues += [(result.lines_read + line, issues) for line, issues in shard.task_issues]
     result.lines_read += shard.lines
     result.stopped = shard.stopped
     shard.trace.replay(result.metrics, result.job.num_repeats)
@@ -142,7 +159,9 @@ def _scan_parallel(
     for stream in (sink, sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-    done = context.Array("q", 2)
+    # Bytes and rows scanned, and workers started: a pool replaces a worker that died (killed, out of memory)
+    # and its shard is lost, so more starts than workers means the scan can never finish.
+    done = context.Array("q", 3)
     # offsets[k] is where shard k's output goes, known once shard k - 1 is written; -1 until then.
     offsets = context.Array("q", [-1] * (len(ranges) + 1), lock=False)
     turn = context.Condition()
@@ -152,10 +171,12 @@ def _scan_parallel(
     result = ScanResult(job)
     conflict = False
     state = (output, offsets, turn, done)
-    with context.Pool(min(num_workers, len(ranges)), _start_worker, state) as pool:
+    processes = min(num_workers, len(ranges))
+    with context.Pool(processes, _start_worker, state) as pool:
         reported = [0, 0]
         tasks = [(index, _task(job, start, end, limits)) for index, (start, end) in enumerate(ranges)]
-        for shard in _in_order(pool.imap(_scan_shard, tasks), done, advance, reported):
+        results = pool.imap(_scan_shard, tasks)
+        for shard in _in_order(results, done, advance, reported, (processes, job.display_path)):
             if not conflict:
                 try:
                     _absorb(result, shard)
@@ -168,8 +189,15 @@ def _scan_parallel(
     return None if conflict else result
 
 
-def _in_order(results: Iterator, done, advance: Advance | None, reported: list[int]) -> Iterator[Any]:
-    """Yield the pool's results in order, reporting the workers' progress while waiting."""
+def _in_order(
+    results: IMapIterator[ShardScan],
+    done: SynchronizedArray[int],
+    advance: Advance | None,
+    reported: list[int],
+    pool: tuple[int, str],
+) -> Iterator[ShardScan]:
+    """Yield the pool's results in order, reporting the workers' progress while waiting; stop if one died."""
+    processes, shown = pool
     while True:
         try:
             yield results.next(_POLL_SECONDS)
@@ -177,6 +205,14 @@ def _in_order(results: Iterator, done, advance: Advance | None, reported: list[i
             return
         except multiprocessing.TimeoutError:
             pass
+        if done[2] > processes:
+            raise DataError(
+                "a worker process scanning this file died (killed by a signal, or the system ran out of memory)",
+                code="data.worker_died",
+                location=Location(path=shown),
+                hint="rerun with +num_workers=1 (one process, least memory), or see `dmesg` for the out-of-memory "
+                "killer; nothing was written",
+            )
         if advance is not None:
             with done.get_lock():
                 now = done[0], done[1]
@@ -187,13 +223,17 @@ def _in_order(results: Iterator, done, advance: Advance | None, reported: list[i
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(output: int | None, offsets, turn, done) -> None:
+def _start_worker(
+    output: int | None, offsets: SynchronizedArray[int], turn: Condition, done: SynchronizedArray[int]
+) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # SIGTERM (the parent stopping the pool, or a scheduler signalling the group) ends a worker at once, not
     # through the front end's handler forked with it; and a worker never outlives its parent.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
+    with done.get_lock():
+        done[2] += 1
     _worker.update(output=output, offsets=offsets, turn=turn, done=done)
 
 
@@ -240,7 +280,7 @@ def _scan_shard(indexed: tuple[int, RangeTask]) -> ShardScan:
 class _ShardOutput:
     """A shard's output: written in place once the shard's start offset is published, kept in memory until then."""
 
-    def __init__(self, fd: int, index: int, offsets) -> None:
+    def __init__(self, fd: int, index: int, offsets: SynchronizedArray[int]) -> None:
         self.fd = fd
         self.index = index
         self.offsets = offsets

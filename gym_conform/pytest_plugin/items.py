@@ -5,12 +5,16 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
 from gym_conform.checks.context import FolderContext
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
 
 LEVEL_MARKERS = {Level.STATIC: "gym_static", Level.SERVER: "gym_server", Level.LIVE: "gym_live"}
 SHOWN_PROBLEMS = 20
@@ -22,7 +26,7 @@ _SECRET_WORDS = re.compile(r"token|api_?key|secret|password", re.IGNORECASE)
 class CheckItem(pytest.Item):
     """Runs `check` on a folder's shared context; skips with the check's reason; keeps problems for reports."""
 
-    def __init__(self, *, check: Check, context: FolderContext, **kwargs) -> None:
+    def __init__(self, *, check: Check, context: FolderContext, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.context = context
@@ -66,7 +70,9 @@ class CheckItem(pytest.Item):
             self.notes = self.context.notes[first_note:]
             self.waiver_use = [(index, waiver.matched - before, waiver.checked) for index, waiver, before in waivers]
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
         """Render a gym-conform error as its problems (file:line, message, source line, hint), else as pytest does."""
         if isinstance(excinfo.value, GymConformError):
             return render_failure(excinfo.value, self.config.rootpath)
@@ -83,7 +89,8 @@ class CheckItem(pytest.Item):
 def locate_skip_at_folder(item: pytest.Item, report: pytest.TestReport) -> None:
     """Point a skipped check at its folder, not at the line of gym-conform's code that raised the skip."""
     if isinstance(item, CheckItem) and report.skipped and isinstance(report.longrepr, tuple):
-        report.longrepr = (str(item.path), None, report.longrepr[2])
+        # pytest's terminal reporter prints a None line as no line at all (its annotation says int).
+        report.longrepr = (str(item.path), None, report.longrepr[2])  # type: ignore[assignment]
 
 
 def render_failure(error: GymConformError, rootpath: Path, shown: int = SHOWN_PROBLEMS) -> str:

@@ -98,7 +98,17 @@ def add_options(parser: pytest.Parser) -> None:
         help="Rewrite the expected_reward of tests/verifier_cases.jsonl with the rewards verify() gives now "
         "(like `gym env test --update-expected`). Ini: gym_update_expected.",
     )
+    group.addoption(
+        "--gym-changed-since",
+        dest="gym_changed_since",
+        default=None,
+        metavar="REF",
+        help="Run only the servers a git change since REF touches (their folder, or a file their configs name; "
+        "every server when shared code or configuration changed), e.g. origin/main in a pull request. "
+        "Prints what it selected and why. Ini: gym_changed_since.",
+    )
     add_live_options(group)
+    parser.addini("gym_changed_since", default="", help="Run only the servers changed since this git ref.")
     parser.addini("gym_strict", type="bool", default=False, help="Also run the checks beyond NeMo Gym's rules.")
     parser.addini("gym_update_expected", type="bool", default=False, help="Rewrite expected rewards of verifier cases.")
     parser.addini(

@@ -132,6 +132,7 @@ class ResultBook:
         self.records: dict[str, CheckRecord] = {}
         self.order: dict[str, int] = {}
         self.written_to: Path | None = None
+        self.changed: dict[str, object] | None = None  # --gym-changed-since: what was selected and why
         # Copies counted from the reports alone: the checks' own copies live in whichever process ran them.
         self.waivers: list[Waiver] = [replace(waiver, matched=0, checked=False) for waiver in waivers]
 
@@ -220,6 +221,8 @@ class ResultBook:
             "exit_status": int(exitstatus),
         }
         report = {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        if self.changed is not None:
+            report["changed_since"] = self.changed
         if self.waivers:
             report["waivers"] = [waiver.to_json() for waiver in self.waivers]
         return report

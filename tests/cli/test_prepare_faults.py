@@ -255,3 +255,13 @@ def test_a_jsonl_fpath_that_escapes_the_repository_is_refused(tmp_path: Path) ->
     assert "[config.path_escapes]" in result.stderr and "absolute path" in result.stderr
     assert not (tmp_path / "outside_metrics.json").exists()  # nothing written next to it
     assert "rows read" not in result.stdout
+
+
+def test_a_metrics_sidecar_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    config = train_and_validation(tmp_path)
+    os.mkfifo(tmp_path / "data/train_metrics.json")
+
+    result = run(prepare_command(config), tmp_path, timeout=60)
+
+    assert_one_line_error(result, "data/train_metrics.json", "metrics file is a FIFO", "[file.not_regular]")
+    assert not list((tmp_path / "out").iterdir())

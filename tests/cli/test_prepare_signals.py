@@ -71,3 +71,29 @@ def test_a_signal_mid_scan_stops_the_run_and_writes_nothing(long_run, workers: i
     assert snapshot(out) == earlier  # no temporary file, no lock file, the earlier outputs byte for byte
     assert not (root / "data/train_metrics.json").exists()
     wait_for(lambda: not group_alive(proc.pid), seconds=10)  # no worker outlives the run
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the worker processes")
+def test_a_worker_killed_mid_scan_fails_the_run_instead_of_hanging_it(long_run) -> None:
+    root, config = long_run
+    out = root / "out_killed_worker"
+    earlier = earlier_outputs(out)
+    proc = subprocess.Popen(
+        prepare_command(config, out.name, "+num_workers=2"),
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(lambda: list(out.glob(".train.jsonl.*")) and len(children(proc.pid)) >= 2)
+
+    os.kill(children(proc.pid)[0], signal.SIGKILL)  # as the out-of-memory killer would
+    _, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert "a worker process scanning this file died" in stderr and "[data.worker_died]" in stderr
+    assert "+num_workers=1" in stderr
+    assert snapshot(out) == earlier
+    wait_for(lambda: not group_alive(proc.pid), seconds=10)

@@ -29,6 +29,8 @@ def parse_value(text: str) -> Any:
         return text
     if isinstance(value, str):
         return _float_or_text(value)
+    if isinstance(value, bool) and text.strip().lower() not in ("true", "false"):
+        return text  # YAML 1.1 reads on/off/yes/no as booleans; Hydra's grammar only true and false
     return value
 
 

@@ -150,7 +150,8 @@ def parse_server_config(cfg: LoadedConfig) -> ServerConfig:
     A block with a server type but no `entrypoint` in any implementation is no server for NeMo Gym (an
     overlay that completes a server defined in another config): it is skipped with a note, as 0.7.0 skips it.
     """
-    candidates, overlays = [], []
+    candidates: list[tuple[str, dict]] = []
+    overlays: list[tuple[str, dict]] = []
     for name, block in cfg.data.items():
         if name in RESERVED_TOP_LEVEL_KEYS or not isinstance(block, dict) or not _server_types(block):
             continue
@@ -317,6 +318,8 @@ def _reference_issues(instance: ServerInstance, defined: dict[str, str], cfg: Lo
             if needed:
                 issues.append(needs_config_issue(instance, field_name, wanted_type, target, needed))
                 continue
+            if not close:
+                hint += f". No config beside this one defines '{target}': define it in a config you add to config_paths"
         issues.append(
             Issue(
                 (instance.server_type, instance.implementation, field_name, "name"),

@@ -233,7 +233,9 @@ def validate_dataset(raw: Any) -> tuple[AnyDatasetConfig | None, list[Issue]]:
                 "Write each dataset as `- name: ...` with `type`, `jsonl_fpath` (and `license`) below it.",
             )
         ]
-    model_cls: type[BaseModel] = BenchmarkDatasetConfig if raw.get("type") == "benchmark" else DatasetConfig
+    model_cls: type[DatasetConfig] | type[BenchmarkDatasetConfig] = (
+        BenchmarkDatasetConfig if raw.get("type") == "benchmark" else DatasetConfig
+    )
     warnings: list[Issue] = []
     if model_cls is BenchmarkDatasetConfig and "license" in raw:
         warnings.append(_benchmark_license(raw["license"]))

@@ -7,6 +7,7 @@ string and a `config.needs_value` problem that says what the run needs (never a 
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -55,6 +56,8 @@ def fill_unset(tree: dict, sourcemap: SourceMap) -> list[ConfigError]:
         if isinstance(value, str) and value == MISSING_VALUE:
             _set(tree, key_path, PLACEHOLDER.format(key=dotted_path(key_path)))
             needs.append(_needs(key_path, sourcemap, "is '???' (required, no value)", f"++{dotted_path(key_path)}"))
+    if _fill_simple(tree, sourcemap, needs):
+        return needs
     # Replacing a value can make another resolvable (or reveal the next unset one): a few rounds settle it.
     for _ in range(_MAX_ROUNDS):
         if not has_interpolation(tree):
@@ -89,6 +92,53 @@ def fill_unset(tree: dict, sourcemap: SourceMap) -> list[ConfigError]:
         if not replaced:
             break
     return needs
+
+
+_INTERPOLATION = re.compile(r"\$\{([^${}]*)\}")
+_KEY_REF = re.compile(r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)*")
+_ENV_REF = re.compile(r"oc\.env:([A-Za-z_]\w*)(,.*)?")
+
+
+def _fill_simple(tree: dict, sourcemap: SourceMap, needs: list[ConfigError]) -> bool:
+    """Decide unset values without OmegaConf when every interpolation is `${a.b}` or `${oc.env:VAR[,default]}`.
+
+    Returns False (nothing changed) when some interpolation has another form; OmegaConf then decides.
+    """
+    leaves = [(key_path, value) for key_path, value in _leaves(tree) if isinstance(value, str) and "${" in value]
+    plans: list[tuple[KeyPath, str, str]] = []
+    for key_path, value in leaves:
+        references = _INTERPOLATION.findall(value)
+        if not references or _INTERPOLATION.sub("", value).count("${"):
+            return False  # nested or unclosed: not simple
+        for reference in references:
+            env = _ENV_REF.fullmatch(reference)
+            if env is not None:
+                if env.group(2) is None and env.group(1) not in os.environ:
+                    what = f"reads environment variable '{env.group(1)}', which is not set"
+                    plans.append((key_path, what, f"export {env.group(1)}"))
+                    break
+                continue
+            if not _KEY_REF.fullmatch(reference):
+                return False
+            if not _present(tree, reference.split(".")):
+                plans.append((key_path, f"references '{reference}', which no loaded config sets", f"++{reference}"))
+                break
+    for key_path, what, fix in plans:
+        _set(tree, key_path, PLACEHOLDER.format(key=dotted_path(key_path)))
+        needs.append(_needs(key_path, sourcemap, what, fix))
+    return True
+
+
+def _present(tree: Any, parts: list[str]) -> bool:
+    node = tree
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return node != MISSING_VALUE
 
 
 def _needs(key_path: KeyPath, sourcemap: SourceMap, what: str, fix: str) -> ConfigError:

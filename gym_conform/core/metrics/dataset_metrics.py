@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import TypeVar
 
 from gym_conform.core.metrics.accumulators import AvgMinMax, StringStats
 from gym_conform.errors import DataError, Location
@@ -21,6 +22,7 @@ STANDARD_KEYS = (EXAMPLES_KEY, TOOLS_KEY, WORDS_KEY, TURNS_KEY, TEMPERATURE_KEY)
 NOT_EXTRA_KEYS = {"responses_create_params": False, "response": False, **{key: True for key in STANDARD_KEYS}}
 
 _KIND_NAMES = {AvgMinMax: "number", StringStats: "string"}
+_Accumulator = TypeVar("_Accumulator", AvgMinMax, StringStats)
 
 # Same output as json.dumps with default arguments, without its per-call argument handling.
 _dumps = json.JSONEncoder().encode
@@ -40,8 +42,10 @@ def user_turns(inputs: object) -> int:
     """Return NeMo Gym's number of turns of `input`: 1 for a string, else the items with role "user"."""
     if isinstance(inputs, str):
         return 1
+    if not isinstance(inputs, (list, tuple)):
+        return 0  # parsed JSON: the input is a string or a list (validation reports anything else)
     turns = 0
-    for item in inputs or ():
+    for item in inputs:
         if isinstance(item, dict) and item.get("role") == "user":
             turns += 1
     return turns
@@ -117,21 +121,18 @@ class DatasetMetrics:
                 continue
             for item in value if type(value) is list else (value,):
                 if isinstance(item, str):
-                    kind = StringStats
+                    self.extra_accumulator(key, StringStats).observe(item, count)
                 elif isinstance(item, (int, float)):
                     # bool is an int subclass; NeMo Gym counts True/False as 1/0.
-                    item = int(item) if isinstance(item, bool) else item
-                    kind = AvgMinMax
-                else:
-                    continue
-                self.extra_accumulator(key, kind).observe(item, count)
+                    self.extra_accumulator(key, AvgMinMax).observe(int(item) if isinstance(item, bool) else item, count)
 
-    def extra_accumulator(self, key: str, kind: type[AvgMinMax] | type[StringStats]) -> AvgMinMax | StringStats:
+    def extra_accumulator(self, key: str, kind: type[_Accumulator]) -> _Accumulator:
         """Return extra field `key`'s accumulator, added last when new; raise MixedExtraTypesError on another kind."""
         accumulator = self._extras.get(key)
         if accumulator is None:
-            accumulator = self._extras[key] = kind()
-        elif type(accumulator) is not kind:
+            created = self._extras[key] = kind()
+            return created
+        if not isinstance(accumulator, kind):
             raise MixedExtraTypesError(key, _KIND_NAMES[type(accumulator)], _KIND_NAMES[kind])
         return accumulator
 
@@ -163,7 +164,9 @@ class DatasetMetrics:
             mine = self._extras.get(key)
             if mine is None:
                 self._extras[key] = theirs.copy()
-            else:
+            elif isinstance(mine, AvgMinMax) and isinstance(theirs, AvgMinMax):
+                mine.merge(theirs)
+            elif isinstance(mine, StringStats) and isinstance(theirs, StringStats):
                 mine.merge(theirs)
         for key in other.shadowed_keys:
             if key not in self.shadowed_keys:
@@ -179,5 +182,8 @@ class DatasetMetrics:
             TEMPERATURE_KEY: self.temperature.to_json(),
         }
         for key, accumulator in self._extras.items():
-            document[key] = accumulator.to_json()
+            # NeMo Gym sets extras as pydantic attributes, and one named `_x` is a private one: never written.
+            # So row keys such as 0.7.0's `_ng_task_index` get no metric in either tool's files.
+            if not key.startswith("_"):
+                document[key] = accumulator.to_json()
         return document

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,14 @@ def test_an_oversized_config_file_is_not_read(tmp_path):
         load(tmp_path, "huge.yaml")
 
     assert only_error(caught).code == "config.yaml_too_large"
+
+
+def test_a_config_path_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it for reading would wait for a writer forever
+
+    with pytest.raises(GymConformError) as caught:
+        load(tmp_path, "pipe.yaml")
+
+    problem = only_error(caught)
+    assert problem.code == "file.not_regular" and "FIFO" in problem.message
+    assert problem.location.field == "config_paths[0]"

@@ -71,3 +71,8 @@ def test_every_malformed_argument_is_reported() -> None:
 def test_duplicate_plain_key_is_an_error() -> None:
     with pytest.raises(ConfigError, match="more than once"):
         parse_overrides(["+mode=a", "+mode=b"])
+
+
+def test_only_true_and_false_are_booleans_as_in_hydra():
+    assert parse_value("off") == "off" and parse_value("no") == "no" and parse_value("on") == "on"
+    assert parse_value("true") is True and parse_value("False") is False

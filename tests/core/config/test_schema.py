@@ -187,7 +187,7 @@ def test_without_no_model_defaults_policy_model_is_an_undefined_reference(tmp_pa
     (problem,) = problems_of(cfg)
     assert problem.code == "config.bad_ref"
     assert "responses_api_models/'policy_model'" in problem.message
-    assert problem.hint == "Available responses_api_models: (none)"
+    assert problem.hint.startswith("Available responses_api_models: (none). No config beside this one defines")
 
 
 def test_every_problem_in_every_file_is_reported_with_its_file_and_line(tmp_path, monkeypatch):

@@ -275,3 +275,11 @@ def test_words_match_the_definition_for_any_text(text):
     params = {"input": text, "instructions": text}
     expected = len(json.dumps(params).split())  # NeMo Gym's definition
     assert _metrics(_row(params)).to_json()[WORDS]["Average"] == float(expected)
+
+
+def test_row_keys_starting_with_an_underscore_get_no_metric_as_in_nemo_gym():
+    metrics = DatasetMetrics()
+    row = {"responses_create_params": {"input": "hi"}, "_ng_task_index": 3, "_ng_rollout_index": 0, "score": 1}
+    metrics.observe_row(row, 1)
+    document = metrics.to_json()
+    assert "score" in document and not any(key.startswith("_") for key in document)
