@@ -35,7 +35,7 @@ from gym_conform.prepare.canonical import DumpsFormProver, count_strings
 from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
-from gym_conform.prepare.tasksets import materialize_task
+from gym_conform.prepare.tasksets import materialize_task, task_row_problem
 from gym_conform.prepare.template import RowTemplate
 from gym_conform.prepare.trace import MetricsTrace
 
@@ -293,6 +293,21 @@ class _Scanner:
         if self.writing and not problems:
             out.append(((_dumps(materialized) + "\n").encode()) * self.task.num_repeats)
 
+    def _materialized_row(self, number: int, row: dict, out: list[bytes]) -> None:
+        """A row that already is a task (`task_id` object + `task_input`): valid without a request (0.7.0)."""
+        task_id, task_input = row["task_id"], row["task_input"]
+        problem = task_row_problem(task_id, task_input)
+        if problem is not None:
+            self.scan.problems.append((number, problem))
+            return
+        self.scan.trace.observe_task(json_word_count(task_input), task_id["taskset"], self.task.num_repeats)
+        self.scan.rows += 1
+        if self.writing and not self.scan.problems:
+            if self.dropped is not None:
+                row.pop(self.dropped, None)
+            row[self.key] = self.ref
+            out.append(((_dumps(row) + "\n").encode()) * self.task.num_repeats)
+
     def _check_tasks(self, first: int, rows: list[dict]) -> None:
         """Validate rows (lines `first`, `first + 1`, ...) against the task_data schema; keep their issues."""
         assert self.schema is not None
@@ -357,6 +372,9 @@ class _Scanner:
             self._check_tasks(number, [row])
         if self.task.taskset is not None and type(row) is dict:
             self._task_row(number, row, out)
+            return
+        if type(row) is dict and type(row.get("task_id")) is dict and "task_input" in row:
+            self._materialized_row(number, row, out)
             return
         facts = quick_params(row.get(RCP)) if type(row) is dict else None
         if facts is None:

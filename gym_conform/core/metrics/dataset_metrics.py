@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from gym_conform.core.metrics.accumulators import AvgMinMax, StringStats
+from gym_conform.core.metrics.task_metrics import TASK_WORDS_KEY, TASKS_KEY, TASKSETS_KEY, TaskMetrics
 from gym_conform.errors import DataError, Location
 
 EXAMPLES_KEY = "Number of examples"
@@ -80,10 +81,11 @@ class DatasetMetrics:
     named exactly like a standard metric is skipped instead of overwriting it (see `shadowed_keys`).
     """
 
-    __slots__ = ("_extras", "number_of_examples", "shadowed_keys", "temperature", "tools", "turns", "words")
+    __slots__ = ("_extras", "number_of_examples", "shadowed_keys", "tasks", "temperature", "tools", "turns", "words")
 
     def __init__(self) -> None:
         self.number_of_examples = 0
+        self.tasks = TaskMetrics()
         self.tools = AvgMinMax()
         self.words = AvgMinMax()
         self.turns = AvgMinMax()
@@ -156,6 +158,7 @@ class DatasetMetrics:
         """Fold `other` in: standard metrics and extras alike; new extra keys follow this one's in first-seen order."""
         self.check_extra_kinds({key: type(theirs) for key, theirs in other._extras.items()})
         self.number_of_examples += other.number_of_examples
+        self.tasks.merge(other.tasks)
         self.tools.merge(other.tools)
         self.words.merge(other.words)
         self.turns.merge(other.turns)
@@ -174,13 +177,18 @@ class DatasetMetrics:
 
     def to_json(self) -> dict:
         """Return the metrics in NeMo Gym's serialized keys and order: the standard five, then extras."""
-        document: dict = {
-            EXAMPLES_KEY: self.number_of_examples,
-            TOOLS_KEY: self.tools.to_json(),
-            WORDS_KEY: self.words.to_json(),
-            TURNS_KEY: self.turns.to_json(),
-            TEMPERATURE_KEY: self.temperature.to_json(),
-        }
+        document: dict = {EXAMPLES_KEY: self.number_of_examples}
+        tasks = self.tasks
+        if tasks.count:  # 0.7.0 writes the task entries only for materialized rows
+            document[TASKS_KEY] = tasks.count
+        document[TOOLS_KEY] = self.tools.to_json()
+        document[WORDS_KEY] = self.words.to_json()
+        if tasks.count:
+            document[TASK_WORDS_KEY] = tasks.words.to_json()
+        document[TURNS_KEY] = self.turns.to_json()
+        document[TEMPERATURE_KEY] = self.temperature.to_json()
+        if tasks.count:
+            document[TASKSETS_KEY] = tasks.tasksets_json()
         for key, accumulator in self._extras.items():
             # NeMo Gym sets extras as pydantic attributes, and one named `_x` is a private one: never written.
             # So row keys such as 0.7.0's `_ng_task_index` get no metric in either tool's files.
