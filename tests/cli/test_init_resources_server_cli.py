@@ -163,11 +163,8 @@ def test_new_folder_passes_every_conformance_check(scaffolded: Path) -> None:
     assert checks.pop("leakage")["skip_reason"].startswith(("strict check", "no validation data present locally"))
     assert checks.pop("fuzz_tools")["skip_reason"] == "no example row offers a function tool"
     assert checks.pop("judge_failures")["skip_reason"] == "the server's config block names no judge_model_server"
-    # A resources server needs no manifest.yaml (0.7.0 reads those of environments and benchmarks), and a new
-    # folder has no task_data.py row schema yet.
+    # A resources server needs no manifest.yaml (0.7.0 reads those of environments and benchmarks).
     assert checks.pop("manifest")["skip_reason"].startswith("no manifest.yaml")
-    if "task_data" in checks:
-        assert "has no task_data.py" in checks.pop("task_data")["skip_reason"]
     for check in [c for c in checks.values() if c["level"] == "live"]:
         assert check["outcome"] == "skipped" and "needs --gym-level live" in check["skip_reason"]
         del checks[check["id"]]
