@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
-
 from gym_conform.checks.base import CheckSkipped, Level
 from gym_conform.checks.discovery import (
     RESOURCES_SERVER_TYPE,
     config_files,
     declares_resources_server,
     is_environment_folder,
+    read_yaml,
 )
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
 from gym_conform.core.config.schema import RESERVED_TOP_LEVEL_KEYS, ServerInstance, parse_server_instances
@@ -29,7 +28,6 @@ from gym_conform.core.config.schema_datasets import AnyDatasetConfig, validate_d
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.rows import check_row
-from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
@@ -473,10 +471,7 @@ class FolderContext:
 
 def is_overlay(path: Path) -> bool:
     """Return whether a config's resources-server blocks all lack `entrypoint` (it overrides another config)."""
-    try:
-        data = safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
+    data = read_yaml(Path(path))
     if not isinstance(data, dict):
         return False
     blocks = [

@@ -25,6 +25,7 @@ _OPTION_DESTS = (
     "gym_vllm_serve",
     "gym_update_metrics",
     "gym_changed_since",
+    "gym_html",
 )
 
 

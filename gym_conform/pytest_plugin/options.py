@@ -90,6 +90,14 @@ def add_options(parser: pytest.Parser) -> None:
         "(like `gym env test --update-expected`). Ini: gym_update_expected.",
     )
     group.addoption(
+        "--gym-html",
+        dest="gym_html",
+        default=None,
+        metavar="PATH",
+        help="Write the report as one self-contained HTML page (server x check table, failures with location "
+        "and hint, times, live reward charts) to PATH. Ini: gym_html.",
+    )
+    group.addoption(
         "--gym-changed-since",
         dest="gym_changed_since",
         default=None,
@@ -99,6 +107,7 @@ def add_options(parser: pytest.Parser) -> None:
         "Prints what it selected and why. Ini: gym_changed_since.",
     )
     add_live_options(group)
+    parser.addini("gym_html", default="", help="Path of the HTML report.")
     parser.addini("gym_changed_since", default="", help="Run only the servers changed since this git ref.")
     parser.addini("gym_strict", type="bool", default=False, help="Also run the checks beyond NeMo Gym's rules.")
     parser.addini("gym_update_expected", type="bool", default=False, help="Rewrite expected rewards of verifier cases.")

@@ -137,6 +137,8 @@ class Reporting:
         options = state.options
         if options.report_path is not None:
             self.book().write(options.report_path, options.settings.level, exitstatus)
+        if options.html_path is not None:
+            self.book().write_html(options.html_path, options.settings.level, exitstatus)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print the server x check table, the slowest checks and what to do about failures."""

@@ -21,6 +21,7 @@ class GymOptions:
     settings: CheckSettings = field(default_factory=CheckSettings)
     roots: list[Path] | None = None  # None: every directory named resources_servers
     report_path: Path | None = None
+    html_path: Path | None = None
 
 
 def read_options(config: pytest.Config) -> GymOptions:
@@ -75,7 +76,16 @@ def read_options(config: pytest.Config) -> GymOptions:
     )
     if level >= Level.LIVE:
         _read_live_options(config, settings)
-    return GymOptions(settings=settings, roots=roots, report_path=report_path)
+    return GymOptions(settings=settings, roots=roots, report_path=report_path, html_path=_html_path(config))
+
+
+def _html_path(config: pytest.Config) -> Path | None:
+    """Return --gym-html (from the invocation directory) or gym_html (from the ini file's), or None."""
+    given = config.getoption("gym_html")
+    if given is not None:
+        return config.invocation_params.dir / given
+    ini = config.getini("gym_html")
+    return _ini_dir(config) / ini if ini else None
 
 
 def _implied_level(config: pytest.Config) -> str:

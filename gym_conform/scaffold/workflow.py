@@ -81,7 +81,7 @@ jobs:
           mkdir -p reports
 {changed}          pytest -c /dev/null --rootdir . --noconftest -p no:cacheprovider -n auto --dist loadscope \\
             {options.roots} --gym-level static "$@" \\
-            --gym-report reports/static.json --junitxml reports/static.xml
+            --gym-report reports/static.json --junitxml reports/static.xml --gym-html reports/static.html
       - uses: actions/upload-artifact@v4
         if: always()
         with:
@@ -114,7 +114,7 @@ jobs:
           mkdir -p reports
 {changed}          python -m pytest -p no:cacheprovider -n auto --dist loadscope \\
             {options.roots} --gym-level server "$@" \\
-            --gym-report reports/server.json --junitxml reports/server.xml
+            --gym-report reports/server.json --junitxml reports/server.xml --gym-html reports/server.html
       - uses: actions/upload-artifact@v4
         if: always()
         with:

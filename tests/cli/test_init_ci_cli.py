@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import run_script
+from tests.checks import build_server
+from tests.conftest import BIN, run_script
 
 WORKFLOW = Path(".github/workflows/gym-conform.yml")
 
@@ -52,7 +56,9 @@ def test_the_workflow_has_a_static_job_for_every_pr_and_a_server_job_for_trusted
     assert "--gym-level server" in steps_running(server)[-1]
     for job, name in ((static, "static"), (server, "server")):
         command = steps_running(job)[-1]
-        assert f"--gym-report reports/{name}.json --junitxml reports/{name}.xml" in command
+        assert (
+            f"--gym-report reports/{name}.json --junitxml reports/{name}.xml --gym-html reports/{name}.html" in command
+        )
         assert '--gym-changed-since "origin/$BASE_REF"' in command  # on pull requests only
         assert job["steps"][-1 - len(uploads(job)) + 1 :]  # the upload is the last step
         (upload,) = uploads(job)
@@ -86,3 +92,38 @@ def test_help_and_the_command_list(tmp_path: Path) -> None:
     assert result.returncode == 0 and "+overwrite" in result.stdout
     bad = run_script("gym-conform", "init-ci", "+colour=blue", cwd=tmp_path)
     assert bad.returncode == 2 and "colour" in bad.stderr
+
+
+def test_the_static_job_script_checks_only_the_changed_server_of_a_pull_request(tmp_path: Path) -> None:
+    """Run the static job's own script, as the runner would, in a clone whose branch changes one server."""
+    upstream = tmp_path / "upstream"
+    for name in ("alpha", "beta"):
+        build_server(upstream, name)
+    git(upstream, "init", "-q", "-b", "main")
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-q", "-m", "servers")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    git(clone, "checkout", "-q", "-b", "pr")
+    readme = clone / "resources_servers" / "beta" / "README.md"
+    readme.write_text(readme.read_text() + "\nMore words.\n")
+    git(clone, "commit", "-q", "-am", "beta: README")
+    assert run_script("gym-conform", "init-ci", cwd=clone).returncode == 0
+    static = yaml.safe_load((clone / WORKFLOW).read_text())["jobs"]["static"]
+    step = next(step for step in static["steps"] if step.get("name", "").startswith("Static checks"))
+
+    env = {**os.environ, "EVENT": "pull_request", "BASE_REF": "main", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=clone, env=env, capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 of 2 server(s) selected" in done.stdout
+    report = json.loads((clone / "reports" / "static.json").read_text())
+    assert [server["folder"] for server in report["servers"]] == ["resources_servers/beta"]
+    assert report["level"] == "static" and report["summary"]["failed"] == 0
+    assert report["changed_since"]["ref"] == "origin/main"
+    assert {p.name for p in (clone / "reports").iterdir()} == {"static.json", "static.xml", "static.html"}
+
+
+def git(cwd: Path, *args: str) -> None:
+    identity = ("-c", "user.name=t", "-c", "user.email=t@example.com")
+    subprocess.run(["git", *identity, "-C", str(cwd), *args], check=True, capture_output=True)

@@ -11,6 +11,7 @@ from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
 from gym_conform.core.config.directives import MISSING_VALUE
 from gym_conform.core.config.merge import has_interpolation, is_plain, plain_dict
+from gym_conform.core.config.simple_resolve import resolve_simple
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path
 from gym_conform.errors import ConfigError, Location, combined
 
@@ -101,6 +102,9 @@ def resolve_tree(tree: dict, sourcemap: SourceMap) -> dict:
     """Resolve every interpolation to a plain dict, reporting each value that cannot be resolved."""
     if is_plain(tree) and not has_interpolation(tree) and not _missing_paths(tree):
         return tree  # nothing for OmegaConf to resolve (and building its nodes is most of a load's cost)
+    resolved = resolve_simple(tree) if is_plain(tree) else None
+    if resolved is not None:
+        return resolved  # only `${a.b}` / `${oc.env:VAR}` forms, all resolvable: OmegaConf's result, faster
     try:
         config = OmegaConf.create(tree)
     except OmegaConfBaseException as exc:

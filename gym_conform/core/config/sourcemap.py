@@ -61,7 +61,7 @@ def load_yaml(path: Path) -> tuple[Any, Source]:
         ) from exc
     loader = SAFE_LOADER(text)
     try:
-        node, data = compose_checked(loader)
+        node, data = compose_checked(loader, text)
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from exc
     finally:
