@@ -44,7 +44,8 @@ if [ ! -f "$venv/.gym-conform-$stamp" ]; then
 fi
 # gym-conform from this checkout (editable: reinstalled only when the venv points at another checkout). pip's
 # notes that nemo-gym's runtime dependencies are missing are expected: they go to the log.
-installed=$("$venv/bin/python" -c "import gym_conform, os; print(os.path.dirname(os.path.dirname(gym_conform.__file__)))" 2>/dev/null || true)
+# (-I: not the checkout's own gym_conform/ found through the working directory)
+installed=$("$venv/bin/python" -I -c "import gym_conform, os; print(os.path.dirname(os.path.dirname(gym_conform.__file__)))" 2>/dev/null || true)
 if [ "$installed" != "$here" ]; then
   "$venv/bin/pip" install -q -e "$here" >> "$work/pip.log" 2>&1 || { cat "$work/pip.log" >&2; exit 1; }
 fi
@@ -58,6 +59,7 @@ mkdir -p "$work/tree"
 # --assert=plain: gym-conform's checks use no assert, and rewriting other plugins' modules (hydra, anyio,
 # hypothesis) costs seconds on every run of a venv whose files cannot get a rewrite cache.
 status=0
+rm -f "$work/report.json"  # a report left by an earlier run must never stand in for this one
 (cd "$work/tree" && "$venv/bin/python" -m pytest resources_servers environments --gym-level static -q \
   --rootdir "$work/tree" -p no:cacheprovider --assert=plain --gym-report "$work/report.json" > "$work/pytest.out" 2>&1) || status=$?
 tail -n 3 "$work/pytest.out"

@@ -133,6 +133,8 @@ def _ours(argv: list[str], out: Path) -> tuple[int, str]:
 
 def _side(tree: Path, pristine: Path, out: Path, run) -> dict:
     """Run one side in `tree`; return its verdict, reason, the files it wrote (then undone) and its outputs."""
+    if out.exists():
+        shutil.rmtree(out)  # a previous run's type metrics would be compared with, as NeMo Gym does
     out.parent.mkdir(parents=True, exist_ok=True)
     cwd = os.getcwd()
     os.chdir(tree)

@@ -125,6 +125,11 @@ class ProblemsFound(GymConformError):
         return "\n".join(lines)
 
 
+def combined(errors: Iterable[GymConformError], summary: str | None = None) -> ProblemsFound:
+    """Merge errors (found in one pass) into one `ProblemsFound` to raise."""
+    return ProblemsFound([p for e in errors for p in e.problems], summary=summary)
+
+
 def collect(errors: Iterable[GymConformError], summary: str | None = None) -> ProblemsFound | None:
     """Merge errors into one `ProblemsFound`, or return None when there are none."""
     problems = [p for e in errors for p in e.problems]

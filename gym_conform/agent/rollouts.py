@@ -8,7 +8,7 @@ import os
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gym_conform.core.files import atomic_output
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, json_type_name, parse_json_line
@@ -68,7 +68,7 @@ def _line_problems(value: Any) -> list[tuple[str | None, str, str]]:
         return [
             (None, f"a rollout line must be a JSON object, got {json_type_name(value)}", "write one object per line")
         ]
-    found = []
+    found: list[tuple[str | None, str, str]] = []
     for key in ("responses_create_params", "response"):
         if not isinstance(value.get(key), dict):
             what = "missing" if key not in value else f"a {json_type_name(value[key])}, not an object"
@@ -82,7 +82,7 @@ def _line_problems(value: Any) -> list[tuple[str | None, str, str]]:
     return found
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

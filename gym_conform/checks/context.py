@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
-
 from gym_conform.checks.base import CheckSkipped, Level
 from gym_conform.checks.discovery import (
     RESOURCES_SERVER_TYPE,
     config_files,
     declares_resources_server,
     is_environment_folder,
+    read_yaml,
 )
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
 from gym_conform.core.config.schema import RESERVED_TOP_LEVEL_KEYS, ServerInstance, parse_server_instances
@@ -29,11 +28,12 @@ from gym_conform.core.config.schema_datasets import AnyDatasetConfig, validate_d
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.rows import check_row
-from gym_conform.core.yaml_safe import safe_load
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
+    from gym_conform.agent.model import ModelClient
     from gym_conform.checks.rules import Waiver
+    from gym_conform.live.model_setup import ModelSource
     from gym_conform.server.loader import LoadedServer
 
 AGENT_SERVER_TYPE = "responses_api_agents"
@@ -53,7 +53,9 @@ class CheckSettings:
     update_metrics: bool = False
     hypothesis_profile: str = field(default_factory=default_hypothesis_profile)
     max_examples: int | None = None
-    model: object | None = None
+    # The slowest verify() call the verify_budget check allows, in seconds (a 5 s verify fails it).
+    verify_budget: float = 3.0
+    model: ModelSource | ModelClient | None = None  # a source opens a client per run
     live_repeats: int = 1
     save_rollouts: Path | None = None
     live_concurrency: int = 32
@@ -486,10 +488,7 @@ class FolderContext:
 
 def is_overlay(path: Path) -> bool:
     """Return whether a config's resources-server blocks all lack `entrypoint` (it overrides another config)."""
-    try:
-        data = safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
+    data = read_yaml(Path(path))
     if not isinstance(data, dict):
         return False
     blocks = [

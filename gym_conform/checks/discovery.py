@@ -7,8 +7,10 @@ never imports a server's code.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,11 +50,36 @@ def is_environment_folder(folder: Path) -> bool:
     return any(_is_config(path) is not False for path in config_files(folder))
 
 
+_UNREADABLE = object()
+
+
+def read_yaml(path: Path) -> Any:
+    """Return a YAML file's data, parsed once per file version (discovery and checks ask several times).
+
+    The value is shared: callers must not change it. An unreadable or invalid file gives `UNREADABLE`.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return _UNREADABLE
+    return _parsed(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(path: str, mtime_ns: int, size: int) -> Any:
+    try:
+        return safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return _UNREADABLE
+
+
+UNREADABLE = _UNREADABLE
+
+
 def _is_config(path: Path) -> bool | None:
     """Return whether a YAML file has server blocks or `config_paths` (None: unreadable)."""
-    try:
-        data = safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    data = read_yaml(path)
+    if data is _UNREADABLE:
         return None
     if not isinstance(data, dict):
         return False
@@ -63,9 +90,8 @@ def _is_config(path: Path) -> bool | None:
 
 def declares_resources_server(path: Path) -> bool | None:
     """Return whether a YAML file has a top-level block with a `resources_servers` key (None: unreadable)."""
-    try:
-        data = safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    data = read_yaml(path)
+    if data is _UNREADABLE:
         return None
     return isinstance(data, dict) and any(
         isinstance(block, dict) and RESOURCES_SERVER_TYPE in block for block in data.values()

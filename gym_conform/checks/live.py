@@ -8,6 +8,7 @@ tool-call arguments that are not JSON, max_steps); a low reward never fails it. 
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from gym_conform.agent.replay import AGENT_SERVER_TYPE, agent_max_steps, steps_for
 from gym_conform.checks.base import CheckFailed, CheckSkipped
@@ -27,6 +28,10 @@ from gym_conform.live.live_run import (
 from gym_conform.live.model_setup import ModelSource
 from gym_conform.live.summary import LiveSummary
 from gym_conform.server import LoadedServer
+
+if TYPE_CHECKING:
+    from gym_conform.agent.model import ModelClient
+    from gym_conform.models.vllm import VLLMModelClient
 
 ROLLOUTS_FILE = "example_rollouts.jsonl"
 NO_MODEL_REASON = (
@@ -62,7 +67,12 @@ def check_live(ctx: FolderContext) -> None:
     rows = ctx.example_rows
     if not rows:
         raise CheckSkipped(f"{ctx.show(ctx.example_path)} has no valid rows to run")
-    model = source.open() if isinstance(source, ModelSource) else source
+    opened: VLLMModelClient | None = None
+    model: ModelClient
+    if isinstance(source, ModelSource):
+        opened = model = source.open()
+    else:
+        model = source
     try:
         rollouts = ctx.run_async(
             run_live(
@@ -77,8 +87,8 @@ def check_live(ctx: FolderContext) -> None:
             )
         )
     finally:
-        if model is not source:
-            ctx.run_async(model.aclose())
+        if opened is not None:
+            ctx.run_async(opened.aclose())
     described = source.describe() if isinstance(source, ModelSource) else type(source).__name__
     summary = LiveSummary(described, len(rows), settings.live_repeats, rollouts, reward_range(loaded))
     if settings.save_rollouts is not None:

@@ -87,7 +87,8 @@ def register_probe(probe: Probe) -> Probe:
 
 def prompt_text(row: dict) -> str:
     """Return every text of the row's prompt (instructions and messages), joined by blank lines."""
-    params = row.get(RCP) if isinstance(row.get(RCP), dict) else {}
+    given = row.get(RCP)
+    params = given if isinstance(given, dict) else {}
     parts = [params["instructions"]] if isinstance(params.get("instructions"), str) else []
     prompt = params.get("input")
     if isinstance(prompt, str):

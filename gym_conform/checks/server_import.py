@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import inspect
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
@@ -127,11 +129,13 @@ def verify_location(ctx: FolderContext, loaded: LoadedServer) -> Location:
     return code_location(ctx, loaded, getattr(type(loaded.server), "verify", None), "verify")
 
 
-def code_location(ctx: FolderContext, loaded: LoadedServer, code: object, name: str) -> Location:
+def code_location(ctx: FolderContext, loaded: LoadedServer, code: Callable[..., Any] | None, name: str) -> Location:
     """Return where a function or class of the server is defined; app.py when it comes from outside the folder.
 
     A server that inherits seed_session, or uses the base request model, has nothing of its own to point at.
     """
+    if code is None:
+        return Location(ctx.show(loaded.app_path))
     try:
         path = Path(inspect.getsourcefile(code) or "")
         line = inspect.getsourcelines(code)[1]

@@ -148,9 +148,9 @@ def check_session_isolation(ctx: FolderContext) -> None:
         for _ in range(2):
             plays = [play(i) for i in range(len(golds))]
             outcomes = ctx.run_async(_concurrently(plays))
-            for index, got in enumerate(outcomes):
+            for index, outcome in enumerate(outcomes):
                 others = ", ".join(str(golds[i][0]) for i in range(len(golds)) if i != index)
-                compare(index, got, f"lines {others}", "played concurrently with")
+                compare(index, outcome, f"lines {others}", "played concurrently with")
     except ServerError as error:
         message = f"a call failed only when sessions overlap: {error.message}"
         problems[(0, "error")] = Problem("session.leak", message, Location(shown), _HINT)

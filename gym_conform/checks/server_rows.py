@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
@@ -27,7 +28,7 @@ from gym_conform.server import BaseSeedSessionRequest, LoadedServer, ResourcesSe
 
 NEMO_GYM_FIELDS = frozenset({RCP, RESPONSE})
 # Values tried on each task field; those the request model rejects become mutations that must get a 422.
-_CANDIDATE_BAD_VALUES = (None, [], {}, "", "text", 0, 1.5, True, {"x": 1})
+_CANDIDATE_BAD_VALUES: tuple[object, ...] = (None, [], {}, "", "text", 0, 1.5, True, {"x": 1})
 MALFORMED_HINT = (
     "paste the row into tests/verifier_cases.jsonl as the request of a case "
     '{"name": "...", "kind": "malformed", "request": <row>, "expected_error": "<field name>"}, '
@@ -66,7 +67,7 @@ def type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def request_errors(model: type[BaseModel], row: dict) -> list[dict]:
+def request_errors(model: type[BaseModel], row: dict) -> list[ErrorDetails]:
     """Return the model's validation errors for the row as a verify request (errors in the response excluded)."""
     request = {**row, RESPONSE: response_json([])}
     try:
@@ -76,7 +77,7 @@ def request_errors(model: type[BaseModel], row: dict) -> list[dict]:
     return []
 
 
-def field_errors(model: type[BaseModel], row: dict) -> list[dict]:
+def field_errors(model: type[BaseModel], row: dict) -> list[ErrorDetails]:
     """Return the model's validation errors for the row's task fields (create params are example_data's)."""
     return [item for item in request_errors(model, row) if item["loc"][:1] != (RCP,)]
 
@@ -97,7 +98,7 @@ def check_row_fields(ctx: FolderContext) -> None:
     loaded = server_or_skip(ctx)
     if not ctx.example_rows:
         raise CheckSkipped(f"{ctx.show(ctx.example_path)} has no valid rows to check")
-    models = [("verify", loaded.server.verify_request_model())]
+    models: list[tuple[str, type[BaseModel]]] = [("verify", loaded.server.verify_request_model())]
     seed_model = seed_request_model(loaded.server)
     if seed_model is not None:
         models.append(("seed_session", seed_model))
@@ -127,22 +128,22 @@ def _row_problems(row: dict, model: type[BaseModel], reader: str, where: Locatio
             )
     errors = field_errors(model, row) if reader == "verify" else _seed_errors(model, row)
     for item in errors:
-        key = item["loc"][0] if item["loc"] else ""
+        field = item["loc"][0] if item["loc"] else ""
         if item["type"] == "missing" and item["loc"][1:] == ():
             continue
-        declared = type_name(fields[key].annotation) if key in fields else "?"
+        declared = type_name(fields[field].annotation) if field in fields else "?"
         problems.append(
             Problem(
                 "row.field_type",
                 f"{item['msg']}, got {json.dumps(item.get('input'))[:60]} ({reader}() declares {declared})",
                 Location(where.path, where.line, json_path("", item["loc"])),
-                f"fix the value in the row, or the type of {model.__name__}.{key} in the server",
+                f"fix the value in the row, or the type of {model.__name__}.{field} in the server",
             )
         )
     return problems
 
 
-def _seed_errors(model: type[BaseModel], row: dict) -> list[dict]:
+def _seed_errors(model: type[BaseModel], row: dict) -> list[ErrorDetails]:
     try:
         model.model_validate(row)
     except ValidationError as error:

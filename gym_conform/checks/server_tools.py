@@ -25,6 +25,8 @@ from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import ServerClient
 
 TOOL_TIMEOUT = 10.0
+# Generated calls per tool: a server offers several tools, each needs fewer examples than a whole verify.
+EXAMPLES_PER_TOOL = 25
 EXTRA_ARGUMENT = "unexpected_argument_gym_conform"
 _WRONG_VALUES = {"string": 12345, "integer": "not a number", "number": "not a number", "array": "x", "object": 7}
 _HINT = (
@@ -67,7 +69,8 @@ def schema_values(schema: Any, depth: int = 0) -> st.SearchStrategy[Any]:
 
 
 def _objects(schema: dict, depth: int) -> st.SearchStrategy[dict]:
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    given = schema.get("properties")
+    properties = given if isinstance(given, dict) else {}
     required = [name for name in schema.get("required") or [] if name in properties]
     if depth >= _MAX_DEPTH:
         return st.just({})
@@ -107,7 +110,8 @@ def _example_value(schema: Any) -> Any:
     kind = schema.get("type") if isinstance(schema, dict) else None
     if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
-    return {"string": "x", "integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}.get(kind)
+    examples: dict[str, Any] = {"string": "x", "integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}
+    return examples.get(kind) if isinstance(kind, str) else None
 
 
 def request_line(name: str, body: Any) -> str:
@@ -174,7 +178,15 @@ def check_fuzz_tools(ctx: FolderContext) -> None:
                 raise Violation("fuzz_tools.generated", f"tool {name}: {wrong}", request_line(name, body), where)
 
         try:
-            run_property(ctx, f"fuzz_tools_{name}", schema_values(parameters), answers, location=where, hint=_HINT)
+            run_property(
+                ctx,
+                f"fuzz_tools_{name}",
+                schema_values(parameters),
+                answers,
+                location=where,
+                hint=_HINT,
+                most_examples=EXAMPLES_PER_TOOL,
+            )
         except CheckFailed as failed:
             problems += failed.problems
     if problems:

@@ -101,7 +101,7 @@ def reward_contract(ctx: FolderContext, loaded: LoadedServer) -> RewardContract:
     determinism = "stochastic" if loaded.config.stochastic else "unknown"
     path = find_manifest(ctx.folder, ctx.project_root)
     manifest = load_manifest(path, ctx.show(path)).manifest if path is not None else None
-    if manifest is None:
+    if path is None or manifest is None:
         return RewardContract(low, high, True, determinism)
     low, high = manifest.reward.range
     return RewardContract(
@@ -271,7 +271,7 @@ async def _run_case(
     for _ in range(2 if case.kind == "determinism" else 1):
         try:
             async with _fresh_client(loaded, url) as client:
-                rewards.append(await verify_reward(client, case.request, case.request.get(RESPONSE), bounds))
+                rewards.append(await verify_reward(client, case.request, case.request[RESPONSE], bounds))
         except VerifyFailed as failure:
             return [f"{label}: {failure.message}"], None
     if case.kind == "determinism" and rewards[0] != rewards[1]:

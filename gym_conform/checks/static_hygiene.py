@@ -104,15 +104,15 @@ def train_overlap_problems(ctx: FolderContext) -> tuple[list[Problem], int] | No
     for path in present:
         for line, row in _rows(path):
             key = fingerprint(row)
-            seen, how = (exact.get(key), "the same responses_create_params") if key is not None else (None, "")
-            if seen is None:
+            match, how = (exact.get(key), "the same responses_create_params") if key is not None else (None, "")
+            if match is None:
                 text = normalized_prompt(row)
-                seen, how = (loose.get(text), "the same prompt up to whitespace and case") if text else (None, "")
-            if seen is None:
+                match, how = (loose.get(text), "the same prompt up to whitespace and case") if text else (None, "")
+            if match is None:
                 continue
             total += 1
             if len(problems) < MAX_SHOWN:
-                problems.append(_overlap_problem(ctx.show(path), line, seen, how))
+                problems.append(_overlap_problem(ctx.show(path), line, match, how))
     return problems, total
 
 

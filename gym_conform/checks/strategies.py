@@ -13,7 +13,7 @@ import functools
 import json
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
@@ -32,7 +32,7 @@ ODD_ARGUMENTS = ("", "{", "}", "not json", '{"a": NaN}', "[1,", "{'single': 'quo
 UNKNOWN_TOOL_NAMES = ("no_such_tool", "verify", "seed_session", "", "get weather", "../admin", "ツール")
 # Fields of ResponseCreateParams whose generic strategy would break NeMo Gym's item and tool unions.
 _HAND_WRITTEN = ("input", "tools")
-_FIELD_BAD_VALUES = (True, "text", 1.5, -1, [], {}, {"x": 1}, "maybe", 0)
+_FIELD_BAD_VALUES: tuple[object, ...] = (True, "text", 1.5, -1, [], {}, {"x": 1}, "maybe", 0)
 
 _json_scalars = (
     st.none()
@@ -185,7 +185,8 @@ def _from_annotation(annotation: Any) -> st.SearchStrategy[Any]:
 
 def _model_dicts(model: type[BaseModel], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict]:
     """Return dicts for `model`: required fields always, optional ones sometimes; `fields` override strategies."""
-    required, optional = {}, {}
+    required: dict[str, st.SearchStrategy[Any]] = {}
+    optional: dict[str, st.SearchStrategy[Any]] = {}
     for name, info in model.model_fields.items():
         strategy = fields[name] if name in fields else _from_annotation(info.annotation)
         (required if info.is_required() else optional)[name] = strategy
@@ -310,6 +311,11 @@ def _params_mutations(row: dict) -> st.SearchStrategy[Mutation]:
     )
 
 
+def _setter(row: dict, name: str) -> Callable[[Any], Mutation]:
+    """Return a function that sets `row[name]` to a bad value (one closure per field, not a late-bound loop var)."""
+    return lambda bad: Mutation({**row, name: bad}, name, f"{name} set to {json.dumps(bad)}", False)
+
+
 def mutated_rows(
     rows: Sequence[dict], *, required: Sequence[str] = (), bad_values: dict[str, tuple[Any, ...]] | None = None
 ) -> st.SearchStrategy[Mutation]:
@@ -325,11 +331,7 @@ def mutated_rows(
             if name in row
         ]
         for name, values in bad_values.items():
-            found.append(
-                st.sampled_from(values).map(
-                    lambda bad, name=name: Mutation({**row, name: bad}, name, f"{name} set to {json.dumps(bad)}", False)
-                )
-            )
+            found.append(st.sampled_from(values).map(_setter(row, name)))
         return found
 
     # Task fields first: Hypothesis draws early branches more often, and they are what differs between servers.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from gym_conform import __version__
 
-# name -> (module with `main(argv)`, its ng_* alias, one line of help)
+# name -> (module with `main(argv)`, its ng_* alias or "", one line of help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "prepare-data": (
         "gym_conform.cli.prepare_data",
@@ -35,6 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "ng_replay_rollouts",
         "re-verify a folder's recorded rollouts and report changed rewards",
     ),
+    "init-ci": (
+        "gym_conform.cli.init_ci",
+        "",
+        "write a GitHub Actions workflow: static checks on every pull request, server checks on trusted code",
+    ),
 }
 PROG = "gym-conform"
 
@@ -44,7 +49,7 @@ def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"usage: {PROG} COMMAND [+key=value ...]   ({PROG} COMMAND --help for its keys)", "", "commands:"]
     for name, (_, alias, text) in COMMANDS.items():
-        lines.append(f"  {name.ljust(width)}  {text} (also: {alias})")
+        lines.append(f"  {name.ljust(width)}  {text}" + (f" (also: {alias})" if alias else ""))
     lines += ["", "The conformance suite runs under pytest: `pytest resources_servers` (see `pytest --help`)."]
     return "\n".join(lines)
 

@@ -90,7 +90,7 @@ def committed_outputs() -> int:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_output(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Yield a file handle whose content replaces `path` only if the block finishes without error.
 
     Inside `staged_outputs`, the finished file waits (as its temporary sibling) until that block ends.

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 
@@ -56,12 +56,15 @@ def _tool_key(value: Any) -> str | None:
     return "hosted_tool" if isinstance(kind, str) and kind in HOSTED_TOOL_TYPES else None
 
 
-Tool = union_by_type(
-    {"function": FunctionTool, "hosted_tool": HostedItem},
-    _tool_key,
-    reject_unknown_type("tool", ("function",), hosted=HOSTED_TOOL_TYPES),
-    strict=True,
-)
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    Tool: TypeAlias = FunctionTool | HostedItem
+else:
+    Tool = union_by_type(
+        {"function": FunctionTool, "hosted_tool": HostedItem},
+        _tool_key,
+        reject_unknown_type("tool", ("function",), hosted=HOSTED_TOOL_TYPES),
+        strict=True,
+    )
 
 
 def _tool_choice_tag(value: Any) -> str | None:
@@ -83,7 +86,10 @@ ToolChoice = Annotated[
 ]
 
 
-RequestInput = text_or_list(InputItem, "input items")
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    RequestInput: TypeAlias = str | list[InputItem]
+else:
+    RequestInput = text_or_list(InputItem, "input items")
 
 
 class ReasoningConfig(BaseModel):

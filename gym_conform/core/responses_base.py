@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 
 from pydantic import BaseModel, BeforeValidator, Discriminator, Tag, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
@@ -64,7 +64,7 @@ def union_by_type(
     if strict:
         TAGGED_MODELS.update({TAG_PREFIX + key: model for key, model in choices.items()})
     # The member list is built at run time, which only the subscript form of Union allows.
-    members_union = Union[tuple(members)]  # noqa: UP007
+    members_union: Any = Union[tuple(members)]  # noqa: UP007
     return Annotated[members_union, Discriminator(lambda v: TAG_PREFIX + (choose(v) or "unknown"))]
 
 
@@ -131,7 +131,10 @@ def text_or_list(item: Any, what: str) -> Any:
 
 
 # NeMo-RL sends routed experts either as nested ints or as one opaque string envelope.
-RoutedExperts = text_or_list(list[list[NonBoolInt]], "per-token expert lists")
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    RoutedExperts: TypeAlias = str | list[list[int]]
+else:
+    RoutedExperts = text_or_list(list[list[NonBoolInt]], "per-token expert lists")
 
 
 @dataclass(frozen=True)
@@ -180,5 +183,7 @@ class TrainingFields(BaseModel):
 
 def training_tokens_of(item: BaseModel) -> TrainingTokens | None:
     """Return an item's token ids and log-probs, or None when it carries none."""
-    values = [getattr(item, name, None) for name in TRAINING_FIELDS]
-    return None if any(v is None for v in values) else TrainingTokens(*values)
+    prompt, generation, log_probs = (getattr(item, name, None) for name in TRAINING_FIELDS)
+    if prompt is None or generation is None or log_probs is None:
+        return None
+    return TrainingTokens(prompt, generation, log_probs)

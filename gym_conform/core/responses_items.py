@@ -7,7 +7,7 @@ Where NeMo Gym's own models require a field (a reasoning item's `id`, an output_
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
@@ -109,26 +109,41 @@ _INPUT_PARTS = {
 _TOOL_OUTPUT_PARTS = {"input_text": InputText, "input_image": InputImage, "input_file": InputFile}
 _OUTPUT_PARTS = {"output_text": OutputText, "refusal": Refusal}
 
-InputPart = union_by_type(
-    _INPUT_PARTS,
-    simple_type(_INPUT_PARTS),
-    reject_unknown_type("content part", tuple(_INPUT_PARTS)),
-    strict=True,
-)
-ToolOutputPart = union_by_type(
-    _TOOL_OUTPUT_PARTS,
-    simple_type(_TOOL_OUTPUT_PARTS),
-    reject_unknown_type("tool output part", tuple(_TOOL_OUTPUT_PARTS)),
-    strict=True,
-)
-OutputPart = union_by_type(
-    _OUTPUT_PARTS,
-    simple_type(_OUTPUT_PARTS),
-    reject_unknown_type("output part", tuple(_OUTPUT_PARTS)),
-    strict=True,
-)
-MessageContent = text_or_list(InputPart, "content parts")
-ToolOutput = text_or_list(ToolOutputPart, "input_text, input_image or input_file parts")
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    InputPart: TypeAlias = InputText | InputImage | InputFile | InputAudio
+else:
+    InputPart = union_by_type(
+        _INPUT_PARTS,
+        simple_type(_INPUT_PARTS),
+        reject_unknown_type("content part", tuple(_INPUT_PARTS)),
+        strict=True,
+    )
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    ToolOutputPart: TypeAlias = InputText | InputImage | InputFile
+else:
+    ToolOutputPart = union_by_type(
+        _TOOL_OUTPUT_PARTS,
+        simple_type(_TOOL_OUTPUT_PARTS),
+        reject_unknown_type("tool output part", tuple(_TOOL_OUTPUT_PARTS)),
+        strict=True,
+    )
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    OutputPart: TypeAlias = OutputText | Refusal
+else:
+    OutputPart = union_by_type(
+        _OUTPUT_PARTS,
+        simple_type(_OUTPUT_PARTS),
+        reject_unknown_type("output part", tuple(_OUTPUT_PARTS)),
+        strict=True,
+    )
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    MessageContent: TypeAlias = str | list[InputPart]
+else:
+    MessageContent = text_or_list(InputPart, "content parts")
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    ToolOutput: TypeAlias = str | list[ToolOutputPart]
+else:
+    ToolOutput = text_or_list(ToolOutputPart, "input_text, input_image or input_file parts")
 
 
 class InputMessage(_Strict, TrainingFields):
@@ -227,16 +242,21 @@ def _reject_input_item(value: Any) -> Any:
     return _reject_unknown_input_item(value)
 
 
-InputItem = union_by_type(
-    {
-        "message": InputMessage,
-        "output_message": AssistantOutputMessage,
-        "function_call": FunctionCall,
-        "function_call_output": FunctionCallOutput,
-        "reasoning": ReasoningItem,
-        "hosted": HostedItem,
-    },
-    _input_item_key,
-    _reject_input_item,
-    strict=True,
-)
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    InputItem: TypeAlias = (
+        InputMessage | AssistantOutputMessage | FunctionCall | FunctionCallOutput | ReasoningItem | HostedItem
+    )
+else:
+    InputItem = union_by_type(
+        {
+            "message": InputMessage,
+            "output_message": AssistantOutputMessage,
+            "function_call": FunctionCall,
+            "function_call_output": FunctionCallOutput,
+            "reasoning": ReasoningItem,
+            "hosted": HostedItem,
+        },
+        _input_item_key,
+        _reject_input_item,
+        strict=True,
+    )

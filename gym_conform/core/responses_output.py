@@ -6,7 +6,7 @@ them again when an item is replayed as input of the next request.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -78,12 +78,15 @@ class SummaryPart(_Tolerant):
 
 
 _RESPONSE_PARTS = {"output_text": OutputTextPart, "refusal": RefusalPart}
-ResponsePart = union_by_type(
-    _RESPONSE_PARTS,
-    simple_type(_RESPONSE_PARTS),
-    reject_unknown_type("output part", tuple(_RESPONSE_PARTS)),
-    strict=False,
-)
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    ResponsePart: TypeAlias = OutputTextPart | RefusalPart
+else:
+    ResponsePart = union_by_type(
+        _RESPONSE_PARTS,
+        simple_type(_RESPONSE_PARTS),
+        reject_unknown_type("output part", tuple(_RESPONSE_PARTS)),
+        strict=False,
+    )
 
 
 class OutputMessage(TrainingFields, _OutputItemBase):
@@ -151,9 +154,14 @@ def _output_item_key(value: Any) -> str | None:
     return kind if isinstance(kind, str) and kind in _OUTPUT_ITEMS else None
 
 
-OutputItem = union_by_type(
-    {**_OUTPUT_ITEMS, "hosted": OutputHostedItem},
-    _output_item_key,
-    reject_unknown_type("output item", tuple(_OUTPUT_ITEMS), hosted=HOSTED_ITEM_TYPES),
-    strict=False,
-)
+if TYPE_CHECKING:  # the static face of a union pydantic builds at run time
+    OutputItem: TypeAlias = (
+        OutputMessage | OutputFunctionCall | OutputFunctionCallOutput | OutputReasoning | OutputHostedItem
+    )
+else:
+    OutputItem = union_by_type(
+        {**_OUTPUT_ITEMS, "hosted": OutputHostedItem},
+        _output_item_key,
+        reject_unknown_type("output item", tuple(_OUTPUT_ITEMS), hosted=HOSTED_ITEM_TYPES),
+        strict=False,
+    )

@@ -59,25 +59,36 @@ def check_expansion(node: yaml.Node, limit: int = MAX_NODES) -> int:
     try:
         return size(node)
     except RecursionError:
-        raise YamlTooLargeError(
-            problem=f"nested deeper than Python can walk (about {sys.getrecursionlimit()} levels)",
-            problem_mark=node.start_mark,
-        ) from None
+        raise _too_deep(node) from None
 
 
-def compose_checked(loader: Any) -> tuple[yaml.Node | None, Any]:
-    """Compose `loader`'s single document, check its expanded size, then construct it: (node, data)."""
+def _too_deep(node: yaml.Node) -> YamlTooLargeError:
+    return YamlTooLargeError(
+        problem=f"nested deeper than Python can walk (about {sys.getrecursionlimit()} levels)",
+        problem_mark=node.start_mark,
+    )
+
+
+def compose_checked(loader: Any, text: str | None = None) -> tuple[yaml.Node | None, Any]:
+    """Compose `loader`'s single document, check its expanded size, then construct it: (node, data).
+
+    `text`, when given, is the document's source: with no `*` in it there is no alias, so nothing to expand.
+    """
     node = loader.get_single_node()
     if node is None:
         return None, None
-    check_expansion(node)
-    return node, loader.construct_document(node)
+    if text is None or "*" in text:
+        check_expansion(node)
+    try:
+        return node, loader.construct_document(node)
+    except RecursionError:
+        raise _too_deep(node) from None
 
 
 def safe_load(text: str) -> Any:
     """Parse YAML text like `yaml.safe_load` (libyaml when available), refusing alias bombs."""
     loader = SAFE_LOADER(text)
     try:
-        return compose_checked(loader)[1]
+        return compose_checked(loader, text)[1]
     finally:
         loader.dispose()

@@ -181,7 +181,7 @@ async def _rollout(
 
 def _offered_tools(row: dict) -> set[str]:
     tools = (row.get("responses_create_params") or {}).get("tools") or []
-    return {tool.get("name") for tool in tools if isinstance(tool, dict)}
+    return {tool["name"] for tool in tools if isinstance(tool, dict) and isinstance(tool.get("name"), str)}
 
 
 def _invalid_arguments(response: dict) -> list[RolloutError]:

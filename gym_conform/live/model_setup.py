@@ -123,7 +123,7 @@ def model_source(
 def _model_block(data: dict) -> dict:
     """Return the merged `policy_model` implementation block (vllm_model unless env.yaml names another)."""
     implementations = (data.get(MODEL_INSTANCE) or {}).get(MODEL_SERVER_TYPE) or {}
-    block = implementations.get("vllm_model") or next(iter(implementations.values()), {})
+    block: object = implementations.get("vllm_model") or next(iter(implementations.values()), {})
     return dict(block) if isinstance(block, dict) else {}
 
 

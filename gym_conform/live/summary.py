@@ -8,6 +8,12 @@ from typing import Any
 from gym_conform.live.live_run import ERROR_KINDS, LiveRollout, LiveRow
 
 EXACT_BINS_UP_TO = 10
+# Student's t at 97.5% by degrees of freedom (a two-sided 95% interval); beyond 30, the next smaller tabled df.
+_T975: tuple[float, ...] = (
+    *(12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131),
+    *(2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042),
+)
+_T975_LARGE = ((40, 2.042), (60, 2.021), (120, 2.000), (10**9, 1.980))
 EQUAL_BINS = 10
 _BAR_WIDTH = 40
 
@@ -62,6 +68,28 @@ class LiveSummary:
         rewards = self.rewards
         return sum(rewards) / len(rewards) if rewards else None
 
+    def reward_interval(self) -> tuple[float, float, int] | None:
+        """Return a 95% confidence interval of the mean reward over rows (low, high, rows); None below 2 rows.
+
+        The rows are the independent samples: a row's repeats are averaged first (they share the task), then
+        Student's t interval of those row means is taken, clipped to the declared reward range.
+        """
+        by_row: dict[int, list[float]] = {}
+        for rollout in self.rollouts:
+            if rollout.clean and rollout.reward is not None:
+                by_row.setdefault(rollout.row.line, []).append(rollout.reward)
+        means = [sum(rewards) / len(rewards) for rewards in by_row.values()]
+        count = len(means)
+        if count < 2:
+            return None
+        mean = sum(means) / count
+        spread = (sum((value - mean) ** 2 for value in means) / (count - 1)) ** 0.5
+        df = count - 1
+        t = _T975[df - 1] if df <= len(_T975) else next(value for limit, value in _T975_LARGE if df <= limit)
+        half = t * spread / count**0.5
+        low, high = self.reward_range
+        return max(low, mean - half), min(high, mean + half), count
+
     @property
     def refused_tool_calls(self) -> int:
         """Return how many tool calls the server refused with a 4xx (the model's mistakes, shown to it)."""
@@ -108,6 +136,7 @@ class LiveSummary:
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as the JSON report writes it."""
+        interval = self.reward_interval()
         return {
             "model": self.model,
             "rows": self.rows,
@@ -118,6 +147,9 @@ class LiveSummary:
             "errors": self.errors_by_kind(),
             "refused_tool_calls": self.refused_tool_calls,
             "mean_reward": self.mean_reward,
+            "mean_reward_ci95": None
+            if interval is None
+            else {"low": interval[0], "high": interval[1], "rows": interval[2]},
             "histogram": [{"low": b.low, "high": b.high, "count": b.count} for b in self.histogram()],
             "constant_rows": [
                 {"line": c.row.line, "task_index": c.row.task_index, "reward": c.reward, "samples": c.samples}

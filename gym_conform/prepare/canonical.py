@@ -80,11 +80,10 @@ def _skeleton_is_canonical(skeleton: bytes) -> bool:
 
 def count_strings(value: object) -> int:
     """Return how many strings (object keys included) a parsed JSON value holds."""
-    kind = type(value)
-    if kind is str:
+    if type(value) is str:
         return 1
-    if kind is dict:
+    if type(value) is dict:
         return len(value) + sum(count_strings(item) for item in value.values())
-    if kind is list:
+    if type(value) is list:
         return sum(count_strings(item) for item in value)
     return 0

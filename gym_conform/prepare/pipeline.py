@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO
 
 from gym_conform.core.config.loader import LoadedConfig
 from gym_conform.core.config.schema import ServerInstance, parse_server_config
@@ -158,7 +159,7 @@ def _prepare_type(
     return problems
 
 
-def _scan(job: DatasetJob, sink, options: PrepareOptions, echo: Echo) -> ScanResult:
+def _scan(job: DatasetJob, sink: IO[bytes] | None, options: PrepareOptions, echo: Echo) -> ScanResult:
     if job.num_repeats > 1:
         echo(
             f"Dataset {job.dataset.name} repeating {job.num_repeats}x: each line repeated "
@@ -183,7 +184,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _reconcile_dataset(result: ScanResult, options: PrepareOptions, summary: PrepareSummary, echo: Echo):
+def _reconcile_dataset(
+    result: ScanResult, options: PrepareOptions, summary: PrepareSummary, echo: Echo
+) -> list[Problem]:
     document = metrics_document(result.job.dataset.metrics_fields(), result.metrics)
     outcome = reconcile(
         result.job.metrics_path, document, overwrite=options.overwrite_metrics_conflicts, rewrite_equal=False

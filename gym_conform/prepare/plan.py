@@ -153,7 +153,11 @@ def check_taskset_route(
         if isinstance(value, dict)
         and (value.get("type") == AGENT_SERVER_TYPE or (key == "agent_server" and value.get("type") is None))
     ]
-    strays = [name for name in agents if getattr(by_name.get(name), "server_type", None) != AGENT_SERVER_TYPE]
+    strays = [
+        name
+        for name in agents
+        if not isinstance(name, str) or getattr(by_name.get(name), "server_type", None) != AGENT_SERVER_TYPE
+    ]
     if strays or not agents:
         raise fail(
             f"Environment Server '{target}' references {strays[0]!r}, which is not an agent"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 # Scans shorter than this never draw anything; redraws are at most this often.
@@ -21,7 +22,7 @@ class ProgressLine:
         stream: TextIO | None = None,
         *,
         enabled: bool | None = None,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label = label
         self.total_bytes = max(1, total_bytes)

@@ -187,10 +187,9 @@ def _string_map(mapping: object) -> tuple[int, int] | None:
 
 def json_spaces_and_strings(value: object) -> tuple[int, int]:
     """Return (runs of spaces in `json.dumps(value)`, number of strings with keys) of any parsed JSON value."""
-    kind = type(value)
-    if kind is str:
+    if type(value) is str:
         return space_runs(value), 1
-    if kind is dict:
+    if type(value) is dict:
         spaces = 2 * len(value) - 1 if value else 0
         strings = len(value)
         for key, item in value.items():
@@ -199,7 +198,7 @@ def json_spaces_and_strings(value: object) -> tuple[int, int]:
             spaces += counted[0]
             strings += counted[1]
         return spaces, strings
-    if kind is list:
+    if type(value) is list:
         spaces = len(value) - 1 if value else 0
         strings = 0
         for item in value:

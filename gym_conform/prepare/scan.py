@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol, cast
 
 from gym_conform.core.config.loader import search_roots
 from gym_conform.core.files import file_identity, open_regular
@@ -35,7 +35,7 @@ from gym_conform.prepare.canonical import DumpsFormProver, count_strings
 from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
-from gym_conform.prepare.tasksets import materialize_task
+from gym_conform.prepare.tasksets import materialize_task, task_row_problem
 from gym_conform.prepare.template import RowTemplate
 from gym_conform.prepare.trace import MetricsTrace
 
@@ -60,7 +60,8 @@ def _reject_constant(name: str) -> Any:
 
 
 # The decoder json.loads would use, minus NaN/Infinity; lines it cannot take whole go to parse_json_line.
-_scan_json = json.JSONDecoder(parse_constant=_reject_constant).scan_once
+# scan_once is set by JSONDecoder.__init__ (the C scanner); typeshed does not declare it.
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
 _dumps = json.JSONEncoder().encode
 
 
@@ -129,7 +130,13 @@ class ShardScan:
         return placed
 
 
-def scan_range(task: RangeTask, sink: IO[bytes] | None, progress: Progress | None = None) -> ShardScan:
+class ByteSink(Protocol):
+    """Where a scan writes its collated lines: a binary file, or a worker's in-place shard output."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def scan_range(task: RangeTask, sink: ByteSink | None, progress: Progress | None = None) -> ShardScan:
     """Validate and measure every row of the range; write each good row `num_repeats` times to `sink`.
 
     Writing stops at the first problem: a dataset with problems is never collated.
@@ -189,7 +196,7 @@ class _Scanner:
             lines = region.count(b"\n") + 1
             template = self.template
             taken = None if template is None else template.screen_region(region, lines)
-            if taken is None:
+            if template is None or taken is None:
                 self._region_offset = offset + start
                 self._lines(region.split(b"\n"), out)
             else:
@@ -230,8 +237,9 @@ class _Scanner:
                     end += 1
                 if end > index:
                     self._take(
+                        template,
                         lines[index:end],
-                        rows[index - screened_from : end - screened_from],
+                        cast(list[dict], rows[index - screened_from : end - screened_from]),  # all parsed here
                         parts[index - screened_from : end - screened_from],
                         out,
                         first + index + 1,
@@ -247,10 +255,16 @@ class _Scanner:
         self.number = first + total
 
     def _take(
-        self, lines: list[bytes], rows: list[dict], parts: list[list[bytes]], out: list[bytes], number: int
+        self,
+        template: RowTemplate,
+        lines: list[bytes],
+        rows: list[dict],
+        parts: list[list[bytes]],
+        out: list[bytes],
+        number: int,
     ) -> None:
         """Record lines the template took (all in json.dumps form): splice the routing member in."""
-        self.template.record(rows, parts, self.scan.trace, self.task.num_repeats)
+        template.record(rows, parts, self.scan.trace, self.task.num_repeats)
         if self.schema is not None:
             self._check_tasks(number, rows)
         self.scan.rows += len(lines)
@@ -278,6 +292,21 @@ class _Scanner:
         self.scan.rows += 1
         if self.writing and not problems:
             out.append(((_dumps(materialized) + "\n").encode()) * self.task.num_repeats)
+
+    def _materialized_row(self, number: int, row: dict, out: list[bytes]) -> None:
+        """A row that already is a task (`task_id` object + `task_input`): valid without a request (0.7.0)."""
+        task_id, task_input = row["task_id"], row["task_input"]
+        problem = task_row_problem(task_id, task_input)
+        if problem is not None:
+            self.scan.problems.append((number, problem))
+            return
+        self.scan.trace.observe_task(json_word_count(task_input), task_id["taskset"], self.task.num_repeats)
+        self.scan.rows += 1
+        if self.writing and not self.scan.problems:
+            if self.dropped is not None:
+                row.pop(self.dropped, None)
+            row[self.key] = self.ref
+            out.append(((_dumps(row) + "\n").encode()) * self.task.num_repeats)
 
     def _check_tasks(self, first: int, rows: list[dict]) -> None:
         """Validate rows (lines `first`, `first + 1`, ...) against the task_data schema; keep their issues."""
@@ -343,6 +372,9 @@ class _Scanner:
             self._check_tasks(number, [row])
         if self.task.taskset is not None and type(row) is dict:
             self._task_row(number, row, out)
+            return
+        if type(row) is dict and type(row.get("task_id")) is dict and "task_input" in row:
+            self._materialized_row(number, row, out)
             return
         facts = quick_params(row.get(RCP)) if type(row) is dict else None
         if facts is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gym_conform.errors import DataError, Location
+from gym_conform.errors import DataError, Location, Problem
 
 # Collector identity kept beside the task, so shards and retries keep their capture keys.
 IDENTITY_KEYS = ("_ng_task_index", "_ng_rollout_index", "_ng_rollout_id", "_ng_attempt_index")
@@ -45,6 +45,36 @@ def materialize_task(row: dict[str, Any], taskset: str, task_index: int) -> dict
     }
     task.update({key: row[key] for key in IDENTITY_KEYS if key in row})
     return task
+
+
+def task_row_problem(task_id: dict[str, Any], task_input: Any) -> Problem | None:
+    """What is wrong with a materialized row's envelope (0.7.0's `TaskId`: exactly a non-empty `taskset` and
+    `task_id`, both strings; `task_input` an object), or None."""
+    for key in ("taskset", "task_id"):
+        value = task_id.get(key)
+        if not isinstance(value, str) or not value:
+            return Problem(
+                "row.task_id",
+                f"task_id.{key} must be a non-empty string, got {value!r}",
+                Location(field=f"task_id.{key}"),
+                'write the task id as {"taskset": "<environment>:<taskset>", "task_id": "<id>"}',
+            )
+    extra = sorted(set(task_id) - {"taskset", "task_id"})
+    if extra:
+        return Problem(
+            "row.task_id",
+            f"task_id has keys 0.7.0's TaskId does not allow: {', '.join(extra)}",
+            Location(field=f"task_id.{extra[0]}"),
+            "a task id holds only taskset and task_id; move other keys into task_input",
+        )
+    if not isinstance(task_input, dict):
+        return Problem(
+            "row.task_input",
+            f"task_input must be an object, got {type(task_input).__name__}",
+            Location(field="task_input"),
+            "write the task's fields as a JSON object under task_input",
+        )
+    return None
 
 
 def _refused(field: str, message: str, hint: str) -> DataError:

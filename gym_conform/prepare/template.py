@@ -31,9 +31,11 @@ from __future__ import annotations
 import json
 import re
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import chain, repeat
 from operator import add, itemgetter
+from re import Match
+from typing import Any
 
 import orjson
 
@@ -56,6 +58,9 @@ _loads = orjson.loads
 
 # What a template records for an extra field, per row: a string's digest, a free integer, or a constant.
 _STR, _ITEM, _INT, _CONST = range(4)
+# One recording step: (kind, source): the key (or (key, position)), the free integer's index, or the constant.
+_Step = tuple[int, Any]
+_FullMatch = Callable[[bytes], "Match[bytes] | None"]
 
 
 def space_runs(text: bytes) -> int:
@@ -127,6 +132,18 @@ class RowTemplate:
         "_word_parts",
         "_words",
     )
+    _fixed: Callable[[list[bytes]], Any]  # itemgetter of the fixed parts: a tuple of them
+    _fixed_values: Any
+    _edges: tuple[bytes, bytes, bytes | None]  # first part, last part, last + newline + first (None: not fixed)
+    _fields: list[tuple[array, list[_Step]]]
+    _inner_fixed: list[tuple[int, bytes]]
+    _numbers: list[tuple[int, _FullMatch]]
+    _size: int
+    _temperature: float | int | None
+    _tools: int | None
+    _turns: int
+    _word_parts: list[int]
+    _words: int
 
     @classmethod
     def learn(cls, row: dict, facts: ParamsFacts, trace: MetricsTrace) -> RowTemplate | None:
@@ -136,7 +153,7 @@ class RowTemplate:
         """
         template = cls()
         built = _Parts()
-        plan: list[tuple[array, int, object]] = []
+        plan: list[tuple[array, int, Any]] = []
         words: list[int] = []
         built.text(b"{")
         for index, (key, value) in enumerate(row.items()):
@@ -257,6 +274,7 @@ class RowTemplate:
         words = [self._words] * size
         for index in self._word_parts:
             texts = column(index)
+            runs: Iterable[int]
             if texts.count(texts[0]) == size:
                 runs = repeat(space_runs(texts[0]), size)
             else:
@@ -265,9 +283,10 @@ class RowTemplate:
         trace.words.extend(words)
         if not self._fields:
             return
-        ints = None
+        ints: list[tuple[bytes, ...]] | None = None
         if self._numbers:
-            groups = [[fullmatch(text).groups() for text in column(index)] for index, fullmatch in self._numbers]
+            # Every screened line matched each free-integer pattern, so fullmatch never returns None here.
+            groups = [[fullmatch(text).groups() for text in column(index)] for index, fullmatch in self._numbers]  # type: ignore[union-attr]
             ints = [tuple(chain.from_iterable(row_groups)) for row_groups in zip(*groups, strict=True)]
         for recorded, steps in self._fields:
             columns = [_column(kind, source, rows, ints) for kind, source in steps]
@@ -306,21 +325,22 @@ def _parse_or_none(line: bytes) -> dict | None:
         return None
 
 
-def _column(kind: int, source, rows: list[dict], ints: list[list[bytes]] | None):
-    """Return one plan step's recorded values for each row."""
+def _column(kind: int, source: Any, rows: list[dict], ints: list[tuple[bytes, ...]] | None) -> Iterable[float | int]:
+    """Return one plan step's recorded values for each row (`ints`: each row's free integers, for _INT steps)."""
     if kind == _STR:
         return list(map(hash, map(itemgetter(source), rows)))
     if kind == _ITEM:
         key, position = source
         return [hash(row[key][position]) for row in rows]
     if kind == _INT:
+        assert ints is not None  # a template with an _INT step has free-integer patterns
         return [float(values[source]) for values in ints]
     return repeat(source, len(rows))
 
 
-def _fields(plan: list[tuple[array, int, object]]) -> list[tuple[array, list[tuple[int, object]]]]:
+def _fields(plan: list[tuple[array, int, Any]]) -> list[tuple[array, list[_Step]]]:
     """Group plan steps by the array they record into, keeping each field's steps in row order."""
-    fields: dict[int, tuple[array, list[tuple[int, object]]]] = {}
+    fields: dict[int, tuple[array, list[_Step]]] = {}
     for recorded, kind, source in plan:
         fields.setdefault(id(recorded), (recorded, []))[1].append((kind, source))
     return list(fields.values())
@@ -333,13 +353,12 @@ def _body(text: str) -> bytes:
 def _add_params(built: _Parts, value: object, key: str | None, words: list[int] | None) -> None:
     """Add a value. With `words`, strings are free (their spaces counted as words) but `role` and `type`
     values; without it (`_add_fixed`), every token is fixed."""
-    kind = type(value)
-    if kind is str:
+    if type(value) is str:
         free = words is not None and key not in _LITERAL_IN_PARAMS
         index = built.string(_body(value), free)
-        if free:
+        if words is not None and free:
             words.append(index)
-    elif kind is dict:
+    elif type(value) is dict:
         built.text(b"{")
         for position, (name, item) in enumerate(value.items()):
             if position:
@@ -348,7 +367,7 @@ def _add_params(built: _Parts, value: object, key: str | None, words: list[int] 
             built.text(b": ")
             _add_params(built, item, name, words)
         built.text(b"}")
-    elif kind is list:
+    elif type(value) is list:
         built.text(b"[")
         for position, item in enumerate(value):
             if position:
@@ -364,7 +383,9 @@ def _add_fixed(built: _Parts, value: object) -> None:
     _add_params(built, value, None, None)
 
 
-def _add_extra(built: _Parts, value: object, key: str, recorded: array | None, plan: list) -> None:
+def _add_extra(
+    built: _Parts, value: object, key: str, recorded: array | None, plan: list[tuple[Any, int, Any]]
+) -> None:
     """Add a top-level extra and plan its recording as `MetricsTrace.observe` records it."""
     if type(value) is list:
         built.text(b"[")
@@ -377,14 +398,15 @@ def _add_extra(built: _Parts, value: object, key: str, recorded: array | None, p
         _add_extra_item(built, value, key, recorded, plan)
 
 
-def _add_extra_item(built: _Parts, item: object, source: object, recorded: array | None, plan: list) -> None:
-    kind = type(item)
-    if kind is str:
+def _add_extra_item(
+    built: _Parts, item: object, source: object, recorded: array | None, plan: list[tuple[Any, int, Any]]
+) -> None:
+    if type(item) is str:
         built.string(_body(item), True)
         plan.append((recorded, _ITEM if type(source) is tuple else _STR, source))
-    elif kind is int:
+    elif type(item) is int:
         plan.append((recorded, _INT, built.free_int(_dumps(item).encode())))
-    elif kind is bool or kind is float:
+    elif type(item) is bool or type(item) is float:
         plan.append((recorded, _CONST, float(item)))
         built.text(_dumps(item).encode())
     else:

@@ -25,7 +25,7 @@ _DIGESTS = "q"
 class MetricsTrace:
     """Metric inputs of consecutive rows: a number sequence per running statistic, string digests per field."""
 
-    __slots__ = ("examples", "extras", "salt", "shadowed_keys", "temperature", "tools", "turns", "words")
+    __slots__ = ("examples", "extras", "salt", "shadowed_keys", "tasks", "temperature", "tools", "turns", "words")
 
     def __init__(self, known_kinds: dict[str, type] | None = None) -> None:
         """Start empty; `known_kinds` are the extra fields' kinds (AvgMinMax or StringStats) of earlier rows."""
@@ -40,6 +40,13 @@ class MetricsTrace:
         }
         self.shadowed_keys: list[str] = []
         self.salt = digest_salt()
+        # Materialized task rows, in row order: (task-input words, taskset).
+        self.tasks: list[tuple[int, str]] = []
+
+    def observe_task(self, words: int, taskset: str, count: int) -> None:
+        """Record one materialized task row (repeated `count` times): 0.7.0 measures its task_input only."""
+        self.examples += count
+        self.tasks.append((words, taskset))
 
     def observe(
         self, row: dict, tools: int | None, turns: int, temperature: float | None, words: int | None, count: int
@@ -105,16 +112,17 @@ class MetricsTrace:
         kinds = {key: StringStats if v.typecode == _DIGESTS else AvgMinMax for key, v in self.extras.items()}
         metrics.check_extra_kinds(kinds)
         metrics.number_of_examples += self.examples
+        for words, taskset in self.tasks:
+            metrics.tasks.observe(words, taskset, count)
         metrics.tools.merge_constants(self.tools, count)
         metrics.turns.merge_constants(self.turns, count)
         metrics.temperature.merge_constants(self.temperature, count)
         metrics.words.merge_constants(self.words, count)
         for key, recorded in self.extras.items():
-            accumulator = metrics.extra_accumulator(key, kinds[key])
             if recorded.typecode == _DIGESTS:
-                accumulator.observe_digests(recorded, count, self.salt)
+                metrics.extra_accumulator(key, StringStats).observe_digests(recorded, count, self.salt)
             else:
-                accumulator.observe_all(recorded, count)
+                metrics.extra_accumulator(key, AvgMinMax).observe_all(recorded, count)
         for key in self.shadowed_keys:
             metrics.note_shadowed(key)
 

@@ -21,6 +21,8 @@ from gym_conform.pytest_plugin.items import CheckItem, NotCollected
 from gym_conform.pytest_plugin.session import gym_session
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from gym_conform.isolate.host import CheckWorker
 
 CONTEXT = pytest.StashKey[FolderContext]()
@@ -40,6 +42,15 @@ def collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector 
     if level == Level.STATIC and is_root(path, options.roots):
         return StaticRoot.from_parent(parent, path=path)
     return None
+
+
+def ignored_by_selection(path: Path, config: pytest.Config) -> bool:
+    """Return whether `path` is a server folder that --gym-changed-since leaves out (never collected)."""
+    state = gym_session(config)
+    selection = state.selection
+    if selection is None or not is_server_folder(path) or is_root(path, state.options.roots):
+        return False
+    return not selection.includes(path)
 
 
 def not_run_reason(check_level: Level, run_level: Level) -> str:
@@ -122,7 +133,7 @@ class _PathCollector(pytest.Collector):
     """A collector for a directory that is not a `pytest.Directory`, so pytest loads no conftest.py for it."""
 
     @classmethod
-    def from_parent(cls, parent: pytest.Collector, *, path: Path):  # type: ignore[override]
+    def from_parent(cls, parent: pytest.Collector, *, path: Path) -> Self:  # type: ignore[override]
         """Create the collector for `path` below `parent`."""
         return super().from_parent(parent, name=path.name, path=path, nodeid=_nodeid(parent, path))
 
@@ -155,10 +166,11 @@ class StaticRoot(_PathCollector):
                 yield StaticServerFolder.from_parent(self, path=child)
 
 
-class ServerFolderDir(pytest.Dir):
+# pytest.Dir is final for type checkers only; a subclass is how a server folder yields its checks before its tests.
+class ServerFolderDir(pytest.Dir):  # type: ignore[misc]
     """A server folder at server level and above: its check items, then its own tests as pytest collects them."""
 
-    def collect(self):
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         """Yield the folder's check items, then whatever pytest collects in the folder (its own tests)."""
         yield from check_items(self)
         blocked = own_tests_blocked(self)

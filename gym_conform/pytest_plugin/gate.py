@@ -24,6 +24,8 @@ _OPTION_DESTS = (
     "gym_model_url",
     "gym_vllm_serve",
     "gym_update_metrics",
+    "gym_changed_since",
+    "gym_html",
     "gym_server_url",
     "gym_server_mode",
 )
@@ -37,6 +39,11 @@ def engine_started(config: pytest.Config) -> bool:
 def carries_result(report: pytest.TestReport) -> bool:
     """Return whether a test report comes from a check item (it carries the item's result for the reports)."""
     return any(name == RESULT_PROPERTY for name, _ in report.user_properties)
+
+
+def changed_since(config: pytest.Config) -> str | None:
+    """Return the --gym-changed-since / gym_changed_since git ref, or None for a run of every server."""
+    return config.getoption("gym_changed_since") or config.getini("gym_changed_since") or None
 
 
 def gym_options_given(config: pytest.Config) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +15,9 @@ from gym_conform.errors import ConfigError, GymConformError, Location, Problem, 
 
 if TYPE_CHECKING:
     from gym_conform.isolate.host import CheckWorker
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
 
 LEVEL_MARKERS = {Level.STATIC: "gym_static", Level.SERVER: "gym_server", Level.LIVE: "gym_live"}
 SHOWN_PROBLEMS = 20
@@ -26,7 +29,9 @@ _SECRET_WORDS = re.compile(r"token|api_?key|secret|password", re.IGNORECASE)
 class CheckItem(pytest.Item):
     """Runs `check` on a folder's shared context; skips with the check's reason; keeps problems for reports."""
 
-    def __init__(self, *, check: Check, context: FolderContext, worker: CheckWorker | None = None, **kwargs) -> None:
+    def __init__(
+        self, *, check: Check, context: FolderContext, worker: CheckWorker | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.context = context
@@ -89,7 +94,9 @@ class CheckItem(pytest.Item):
                 raise ProblemsFound(self.problems, summary=outcome.summary)
             raise CheckFailed(self.problems, summary=outcome.summary)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
         """Render a gym-conform error as its problems (file:line, message, source line, hint), else as pytest does."""
         if isinstance(excinfo.value, GymConformError):
             return render_failure(excinfo.value, self.config.rootpath)
@@ -106,7 +113,8 @@ class CheckItem(pytest.Item):
 def locate_skip_at_folder(item: pytest.Item, report: pytest.TestReport) -> None:
     """Point a skipped check at its folder, not at the line of gym-conform's code that raised the skip."""
     if isinstance(item, CheckItem) and report.skipped and isinstance(report.longrepr, tuple):
-        report.longrepr = (str(item.path), None, report.longrepr[2])
+        # pytest's terminal reporter prints a None line as no line at all (its annotation says int).
+        report.longrepr = (str(item.path), None, report.longrepr[2])  # type: ignore[assignment]
 
 
 def render_failure(error: GymConformError, rootpath: Path, shown: int = SHOWN_PROBLEMS) -> str:

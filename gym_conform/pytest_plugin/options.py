@@ -74,6 +74,15 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add_server_options(group)
     group.addoption(
+        "--gym-verify-budget",
+        dest="gym_verify_budget",
+        default=None,
+        type=float,
+        metavar="SECONDS",
+        help="Slowest verify() call allowed per server before the verify_budget check fails (default 3). "
+        "Ini: gym_verify_budget.",
+    )
+    group.addoption(
         "--gym-strict",
         dest="gym_strict",
         action="store_true",
@@ -90,7 +99,26 @@ def add_options(parser: pytest.Parser) -> None:
         help="Rewrite the expected_reward of tests/verifier_cases.jsonl with the rewards verify() gives now "
         "(like `gym env test --update-expected`). Ini: gym_update_expected.",
     )
+    group.addoption(
+        "--gym-html",
+        dest="gym_html",
+        default=None,
+        metavar="PATH",
+        help="Write the report as one self-contained HTML page (server x check table, failures with location "
+        "and hint, times, live reward charts) to PATH. Ini: gym_html.",
+    )
+    group.addoption(
+        "--gym-changed-since",
+        dest="gym_changed_since",
+        default=None,
+        metavar="REF",
+        help="Run only the servers a git change since REF touches (their folder, or a file their configs name; "
+        "every server when shared code or configuration changed), e.g. origin/main in a pull request. "
+        "Prints what it selected and why. Ini: gym_changed_since.",
+    )
     add_live_options(group)
+    parser.addini("gym_html", default="", help="Path of the HTML report.")
+    parser.addini("gym_changed_since", default="", help="Run only the servers changed since this git ref.")
     parser.addini("gym_strict", type="bool", default=False, help="Also run the checks beyond NeMo Gym's rules.")
     parser.addini("gym_update_expected", type="bool", default=False, help="Rewrite expected rewards of verifier cases.")
     parser.addini(
@@ -105,6 +133,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gym_report", default="", help="Path of the JSON report.")
     parser.addini("gym_hypothesis_profile", default="", help="Hypothesis profile of the fuzz checks.")
     parser.addini("gym_max_examples", default="", help="Examples per fuzz check.")
+    parser.addini("gym_verify_budget", default="", help="Slowest verify() call allowed per server, in seconds.")
     for name, text in {**SERVER_INI, **LIVE_INI}.items():
         parser.addini(name, default="", help=text)
 

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gym_conform.pytest_plugin.gate import carries_result, engine_started, gym_options_given, may_hold_servers
+from gym_conform.pytest_plugin.gate import (
+    carries_result,
+    changed_since,
+    engine_started,
+    gym_options_given,
+    may_hold_servers,
+)
 from gym_conform.pytest_plugin.options import MARKERS, add_options
 
 if TYPE_CHECKING:
@@ -58,6 +64,23 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     from gym_conform.pytest_plugin.collect import collect_directory
 
     return collect_directory(path, parent)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave out the server folders a --gym-changed-since selection does not include."""
+    if changed_since(config) is None or not may_hold_servers(collection_path, config):
+        return None
+    from gym_conform.pytest_plugin.collect import ignored_by_selection
+
+    return True if ignored_by_selection(collection_path, config) else None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """Say which servers a --gym-changed-since run selected, and why."""
+    if changed_since(config) is None:
+        return None
+    selection = _session(config).selection
+    return None if selection is None else selection.lines()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -105,12 +128,17 @@ class Reporting:
             self.collected = list(ids)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write the `--gym-report` JSON report."""
+        """Write the `--gym-report` JSON report; a change that selects no server and no test is a pass."""
         if not engine_started(self.config):
             return
-        options = _session(self.config).options
+        state = _session(self.config)
+        if state.selection is not None and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = exitstatus = pytest.ExitCode.OK
+        options = state.options
         if options.report_path is not None:
             self.book().write(options.report_path, options.settings.level, exitstatus)
+        if options.html_path is not None:
+            self.book().write_html(options.html_path, options.settings.level, exitstatus)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print the server x check table, the slowest checks and what to do about failures."""

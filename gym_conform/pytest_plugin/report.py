@@ -132,6 +132,8 @@ class ResultBook:
         self.records: dict[str, CheckRecord] = {}
         self.order: dict[str, int] = {}
         self.written_to: Path | None = None
+        self.html_written_to: Path | None = None
+        self.changed: dict[str, object] | None = None  # --gym-changed-since: what was selected and why
         # Copies counted from the reports alone: the checks' own copies live in whichever process ran them.
         self.waivers: list[Waiver] = [replace(waiver, matched=0, checked=False) for waiver in waivers]
 
@@ -197,6 +199,10 @@ class ResultBook:
         ran = [record for record in self.ordered() if record.outcome is not None]
         return sorted(ran, key=lambda record: record.duration, reverse=True)[:count]
 
+    def slowest_servers(self, count: int = SLOWEST_SHOWN) -> list[tuple[str, float]]:
+        """Return the `count` server folders whose checks took longest, slowest first, with their time."""
+        return sorted(self.folder_durations().items(), key=lambda entry: entry[1], reverse=True)[:count]
+
     def to_json(self, level: Level, exitstatus: int) -> dict[str, Any]:
         """Return the JSON report: every server's checks with outcome, problems, skip reason and time; a summary."""
         servers = []
@@ -217,23 +223,39 @@ class ResultBook:
             **self.counts(),
             "duration": round(sum(durations.values()), 4),
             "slowest": [{"nodeid": r.nodeid, "duration": round(r.duration, 4)} for r in self.slowest()],
+            "slowest_servers": [{"folder": f, "duration": round(d, 4)} for f, d in self.slowest_servers()],
             "exit_status": int(exitstatus),
         }
         report = {"version": REPORT_VERSION, "level": level.label, "servers": servers, "summary": summary}
+        if self.changed is not None:
+            report["changed_since"] = self.changed
         if self.waivers:
             report["waivers"] = [waiver.to_json() for waiver in self.waivers]
         return report
 
     def write(self, path: Path, level: Level, exitstatus: int) -> None:
         """Write the JSON report atomically; a path that cannot be written is a warning, not a crashed session."""
-        try:
-            atomic_write_text(path, json.dumps(self.to_json(level, exitstatus), indent=2) + "\n")
-        except OSError as error:
-            warnings.warn(
-                pytest.PytestWarning(f"gym-conform: cannot write the JSON report to {path}: {error}"), stacklevel=2
-            )
-            return
-        self.written_to = path
+        if _write(path, json.dumps(self.to_json(level, exitstatus), indent=2) + "\n", "JSON"):
+            self.written_to = path
+
+    def write_html(self, path: Path, level: Level, exitstatus: int) -> None:
+        """Write the HTML page of the report atomically (a path that cannot be written is a warning)."""
+        from gym_conform.pytest_plugin.html_report import render_html
+
+        if _write(path, render_html(self.to_json(level, exitstatus)), "HTML"):
+            self.html_written_to = path
+
+
+def _write(path: Path, text: str, kind: str) -> bool:
+    """Write one report file atomically; warn and return False when it cannot be written."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as error:
+        warnings.warn(
+            pytest.PytestWarning(f"gym-conform: cannot write the {kind} report to {path}: {error}"), stacklevel=3
+        )
+        return False
+    return True
 
 
 def _live_summary(context: FolderContext) -> LiveSummary | None:

@@ -27,6 +27,7 @@ class GymOptions:
     settings: CheckSettings = field(default_factory=CheckSettings)
     roots: list[Path] | None = None  # None: every directory named resources_servers
     report_path: Path | None = None
+    html_path: Path | None = None
     server_mode: str = "auto"
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT_S
     memory_mb: int = DEFAULT_SERVER_MEMORY_MB
@@ -67,6 +68,12 @@ def read_options(config: pytest.Config) -> GymOptions:
     elif max_examples is not None:
         max_examples = _positive_int("--gym-max-examples", max_examples)
 
+    budget = config.getoption("gym_verify_budget")
+    if budget is None and config.getini("gym_verify_budget"):
+        budget = _positive_float("gym_verify_budget", config.getini("gym_verify_budget"))
+    elif budget is not None:
+        budget = _positive_float("--gym-verify-budget", budget)
+
     strict = config.getoption("gym_strict")
     update_expected = config.getoption("gym_update_expected")
     source = config.inipath.name if config.inipath else "ini"
@@ -89,6 +96,8 @@ def read_options(config: pytest.Config) -> GymOptions:
         request_timeout=_seconds(config, "gym_request_timeout", "--gym-request-timeout", DEFAULT_REQUEST_TIMEOUT_S),
         server_url=_server_url(config),
     )
+    if budget is not None:
+        settings.verify_budget = budget
     if level >= Level.LIVE:
         _read_live_options(config, settings)
     mode = config.getoption("gym_server_mode") or config.getini("gym_server_mode") or "auto"
@@ -110,6 +119,7 @@ def read_options(config: pytest.Config) -> GymOptions:
         server_mode=mode,
         startup_timeout=_seconds(config, "gym_startup_timeout", "--gym-startup-timeout", DEFAULT_STARTUP_TIMEOUT_S),
         memory_mb=memory_mb,
+        html_path=_html_path(config),
     )
 
 
@@ -134,6 +144,15 @@ def _seconds(config: pytest.Config, name: str, flag: str, default: float) -> flo
     if not seconds > 0:
         raise pytest.UsageError(f"{shown} must be more than 0 seconds, got {value!r}")
     return seconds
+
+
+def _html_path(config: pytest.Config) -> Path | None:
+    """Return --gym-html (from the invocation directory) or gym_html (from the ini file's), or None."""
+    given = config.getoption("gym_html")
+    if given is not None:
+        return config.invocation_params.dir / given
+    ini = config.getini("gym_html")
+    return _ini_dir(config) / ini if ini else None
 
 
 def _implied_level(config: pytest.Config) -> str:
@@ -212,4 +231,15 @@ def _positive_int(name: str, value: object) -> int:
         raise pytest.UsageError(f"{name} must be a whole number, got {value!r}") from None
     if number < 1:
         raise pytest.UsageError(f"{name} must be at least 1, got {number}")
+    return number
+
+
+def _positive_float(name: str, value: object) -> float:
+    """Return `value` as a finite number of seconds > 0, or raise a UsageError naming the option."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 < number < float("inf"):
+        raise pytest.UsageError(f"{name} must be more than 0 seconds, got {value!r}")
     return number

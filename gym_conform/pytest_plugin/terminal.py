@@ -67,6 +67,9 @@ def footer_lines(book: ResultBook, level: Level) -> list[str]:
         f"checks: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
         f"{seconds(total)} in checks"
     ]
+    servers = book.slowest_servers(SLOWEST_LISTED)
+    if len(folders) > 1:
+        lines.append("slowest servers: " + ", ".join(f"{folder} {seconds(spent)}" for folder, spent in servers))
     slowest = [record for record in book.slowest(SLOWEST_LISTED) if record.duration > 0]
     if len(records) > 1 and slowest:
         lines.append("slowest checks: " + ", ".join(f"{r.nodeid} {seconds(r.duration)}" for r in slowest))
@@ -92,4 +95,6 @@ def footer_lines(book: ResultBook, level: Level) -> list[str]:
         lines.append(f"waiver {waiver.key} ({waiver.source}: {waiver.reason}): {state}")
     if book.written_to is not None:
         lines.append(f"JSON report: {book.written_to}")
+    if book.html_written_to is not None:
+        lines.append(f"HTML report: {book.html_written_to}")
     return lines

@@ -165,6 +165,7 @@ def _build(staged: Path, domain: Domain) -> list[str]:
     texts = {
         "__init__.py": templates.PACKAGE_INIT,
         "app.py": templates.APP,
+        "task_data.py": templates.TASK_DATA,
         f"configs/{name}.yaml": templates.CONFIG,
         "README.md": templates.README,
         "data/.gitignore": templates.DATA_GITIGNORE,

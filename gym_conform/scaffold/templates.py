@@ -85,6 +85,29 @@ if __name__ == "__main__":
     uvicorn.run(loaded.server.app, host=loaded.config.host or "127.0.0.1", port=loaded.config.port or 8000)
 '''
 
+TASK_DATA = '''\
+"""Row schema of the {{NAME}} server: the task fields of a data row (NeMo Gym 0.7.0's `task_data.py`).
+
+`gym dataset collate` (and gym-conform's task_data check) validate every row's task fields against TaskData;
+`gym env schema` prints it. Keep it in step with {{CLASS}}VerifyRequest in app.py.
+"""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskData(BaseModel):
+    """The fields of a row that verify() or the reports read, beside responses_create_params."""
+
+    # NeMo Gym's convention: other keys are allowed (and reported), never silently dropped.
+    model_config = ConfigDict(extra="allow")
+
+    expected_answer: str = Field(
+        description="The answer that scores 1.0; compared ignoring case and surrounding whitespace.",
+        json_schema_extra={"consumed_by": ["verify"]},
+    )
+    id: int = Field(description="Row number in the example data, for reports.")
+'''
+
 CONFIG = """\
 # Resources server: owns this environment's verify() and reward. Keep this block first in the file:
 # environment listings read domain, description and value from the first block.

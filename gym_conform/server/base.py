@@ -120,7 +120,7 @@ class ResourcesServer(ABC):
         """Return the tool routes (POST /<name>) of the app, in registration order, reserved routes excluded."""
         names = []
         for route in self.app.routes:
-            if not isinstance(route, APIRoute) or "POST" not in route.methods:
+            if not isinstance(route, APIRoute) or "POST" not in (route.methods or ()):
                 continue
             name = route.path[1:]
             if name and "/" not in name and "{" not in name and name not in RESERVED_ROUTE_NAMES:
@@ -132,14 +132,14 @@ class ResourcesServer(ABC):
         hints = _verify_hints(type(self))
         for name in inspect.signature(self.verify).parameters:
             model = hints.get(name)
-            if _is_model(model) and issubclass(model, BaseVerifyRequest):
+            if isinstance(model, type) and issubclass(model, BaseVerifyRequest):
                 return model
         return BaseVerifyRequest
 
     def verify_response_model(self) -> type[BaseVerifyResponse]:
         """Return the class `verify` declares it returns (`BaseVerifyResponse` if it declares none)."""
         model = _verify_hints(type(self)).get("return")
-        return model if _is_model(model) and issubclass(model, BaseVerifyResponse) else BaseVerifyResponse
+        return model if isinstance(model, type) and issubclass(model, BaseVerifyResponse) else BaseVerifyResponse
 
     def setup_webserver(self) -> FastAPI:
         """Build the FastAPI app: health, seed_session, verify and tool routes, sessions, JSON 500s."""
@@ -178,17 +178,13 @@ def _marked_tools(cls: type) -> list[str]:
     return list(names)
 
 
-def _verify_hints(cls: type) -> dict[str, Any]:
+def _verify_hints(cls: type[ResourcesServer]) -> dict[str, Any]:
     verify = cls.verify
     try:
         return typing.get_type_hints(verify)
     except Exception:
         # An annotation that cannot be resolved by name: fall back to the ones that are already classes.
         return {k: v for k, v in getattr(verify, "__annotations__", {}).items() if isinstance(v, type)}
-
-
-def _is_model(value: Any) -> bool:
-    return isinstance(value, type) and issubclass(value, BaseModel)
 
 
 class _SessionIdMiddleware:

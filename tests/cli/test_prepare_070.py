@@ -160,3 +160,39 @@ def test_a_taskset_needs_a_route_to_its_environment_server(tiny: Path) -> None:
     assert result.returncode != 0 and "Traceback" not in result.output
     assert "No Environment Server route for taskset 'tiny070:example'" in result.stderr
     assert "tiny070_taskset.yaml:13" in result.stderr and "[config.taskset_route]" in result.stderr
+
+
+def test_materialized_rows_are_valid_and_get_070s_task_metrics(tiny: Path) -> None:
+    path = tiny / CONFIG
+    path.write_text(path.read_text().replace("data/example.jsonl", "data/materialized.jsonl"))
+    result = prepare(tiny, f"{MODEL_CONFIG},{CONFIG}", "+task_data_validation=off")
+    assert result.returncode == 0, result.output
+    metrics = json.loads((tiny / "out/example_metrics.json").read_text())
+    keys = [k for k in metrics if k[0].isupper()]
+    assert keys == [
+        "Number of examples",
+        "Number of tasks",
+        "Number of tools",
+        "Json-dumped number of words (proxy for token count)",
+        "Json-dumped task-input words (proxy for token count)",
+        "Number of turns",
+        "Temperature",
+        "Tasksets",
+    ]
+    assert metrics["Number of examples"] == 3 and metrics["Number of tasks"] == 2
+    # len(json.dumps(task_input).split()): 5 words, then 2; the extras come from the one row with a request.
+    assert metrics["Json-dumped task-input words (proxy for token count)"]["Average"] == 3.5
+    assert metrics["Tasksets"] == {"counts": {"tiny:a": 1, "tiny:b": 1}, "unique_count": 2, "total_count": 2}
+    assert metrics["expected_answer"] == {"unique_count": 1, "total_count": 1}
+    source = tiny / "resources_servers/tiny070/data/materialized.jsonl"
+    assert (tiny / "out/example.jsonl").read_bytes() == collated_070(source, "tiny070")
+
+
+def test_a_malformed_task_id_is_a_row_problem(tiny: Path) -> None:
+    path = tiny / CONFIG
+    path.write_text(path.read_text().replace("data/example.jsonl", "data/materialized.jsonl"))
+    data = tiny / "resources_servers/tiny070/data/materialized.jsonl"
+    data.write_text(data.read_text().replace('"taskset": "tiny:b", ', ""))
+    result = prepare(tiny, f"{MODEL_CONFIG},{CONFIG}", "+task_data_validation=off")
+    assert result.returncode != 0 and "Traceback" not in result.output
+    assert "materialized.jsonl:2: task_id.taskset: task_id.taskset must be a non-empty string" in result.stderr

@@ -88,6 +88,8 @@ def test_json_and_terminal_text():
         "errors": {"model_http": 1, "server_http": 0, "bad_reward": 0, "invalid_tool_json": 0, "max_steps": 0},
         "refused_tool_calls": 2,
         "mean_reward": 2 / 3,
+        # Rows 1 (1.0, 1.0) and 2 (0.0; its errored sample left out): two row means, an interval clipped to [0, 1].
+        "mean_reward_ci95": {"low": 0.0, "high": 1.0, "rows": 2},
         "histogram": [{"low": 0.0, "high": 0.0, "count": 1}, {"low": 1.0, "high": 1.0, "count": 2}],
         "constant_rows": [{"line": 1, "task_index": 0, "reward": 1.0, "samples": 2}],
         "saved_rollouts": "out/x/example_rollouts.jsonl",
@@ -108,3 +110,14 @@ def test_no_scored_rollout_shows_no_mean():
 
     assert found.mean_reward is None and found.histogram() == []
     assert found.text_lines()[0].endswith("0 scored, 1 with errors; mean reward -")
+
+
+def test_the_interval_is_students_t_over_row_means():
+    # Row means 0.4, 0.5 (its two samples averaged: one row counts once) and 0.6: mean 0.5, sd 0.1, t(2) = 4.303.
+    found = summary([rollout(1, 0, 0.4), rollout(2, 0, 0.2), rollout(2, 1, 0.8), rollout(3, 0, 0.6)], repeats=2)
+
+    low, high, rows = found.reward_interval()
+
+    half = 4.303 * 0.1 / 3**0.5
+    assert (rows, round(low, 6), round(high, 6)) == (3, round(0.5 - half, 6), round(0.5 + half, 6))
+    assert summary([rollout(1, 0, 1.0), rollout(1, 1, 0.0)], repeats=2).reward_interval() is None  # one row

@@ -102,6 +102,15 @@ def test_every_check_and_server_is_timed_and_the_slowest_checks_are_named(repo):
     rows = result.outlines[result.outlines.index(header) + 1 :][:3]
     assert [row.split()[0] for row in rows] == [f"resources_servers/{name}" for name in ("alpha", "beta", "gamma")]
     assert all(re.fullmatch(r"\d+(\.\d+)?s", row.split()[-1]) for row in rows)
+    by_server = report["summary"]["slowest_servers"]
+    assert sorted(entry["folder"] for entry in by_server) == [
+        f"resources_servers/{n}" for n in ("alpha", "beta", "gamma")
+    ]
+    assert [e["duration"] for e in by_server] == sorted((s["duration"] for s in report["servers"]), reverse=True)
+    (servers_line,) = [line for line in result.outlines if line.startswith("slowest servers: ")]
+    assert [item.rsplit(" ", 1)[0] for item in servers_line.removeprefix("slowest servers: ").split(", ")] == [
+        entry["folder"] for entry in by_server
+    ]
     (listed,) = [line for line in result.outlines if line.startswith("slowest checks: ")]
     assert [item.rsplit(" ", 1)[0] for item in listed.removeprefix("slowest checks: ").split(", ")] == [
         entry["nodeid"] for entry in slowest[:5]

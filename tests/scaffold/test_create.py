@@ -15,6 +15,7 @@ import yaml
 from gym_conform.agent import read_rollouts
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, load_config
 from gym_conform.core.config.schema import parse_server_instances
+from gym_conform.core.task_data import load_task_schema
 from gym_conform.scaffold import (
     ScaffoldError,
     check_name,
@@ -35,6 +36,7 @@ EXPECTED_FILES = [
     "data/example.jsonl",
     "data/example_metrics.json",
     "data/example_rollouts.jsonl",
+    "task_data.py",
     "tests/__init__.py",
     "tests/test_app.py",
     "tests/verifier_cases.jsonl",
@@ -363,3 +365,12 @@ def test_loading_the_staged_server_leaves_imports_as_they_were(tmp_path: Path) -
     ]
     assert stale == []
     assert not any(".scaffold-tmp" in entry for entry in os.listdir(tmp_path / "resources_servers"))
+
+
+def test_the_row_schema_accepts_every_example_row_and_names_the_gold_field(scaffolded: Path) -> None:
+    schema = load_task_schema(scaffolded)
+    assert not schema.unchecked  # read in full without running the folder's code
+    rows = [json.loads(line) for line in (scaffolded / "data" / "example.jsonl").read_text().splitlines()]
+    assert all(schema.validate_row(row) == [] for row in rows)
+    broken = {key: value for key, value in rows[0].items() if key != "expected_answer"}
+    assert [issue.field for issue in schema.validate_row(broken)] == ["expected_answer"]

@@ -12,7 +12,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gym_conform.core.config.merge import merge_plain_or_omegaconf
 from gym_conform.core.config.sourcemap import KeyPath, dotted_path
-from gym_conform.errors import ConfigError, Location, collect
+from gym_conform.errors import ConfigError, Location, combined
 
 INHERIT_FROM_KEY = "_inherit_from"
 COPY_KEY = "_copy"
@@ -38,7 +38,7 @@ def apply_directives(tree: dict, locate: Locate | None = None) -> tuple[dict, li
     if len(applier.errors) == 1:
         raise applier.errors[0]
     if applier.errors:
-        raise collect(applier.errors, summary=f"{len(applier.errors)} config directive problem(s) found")
+        raise combined(applier.errors, summary=f"{len(applier.errors)} config directive problem(s) found")
     return result, applier.moves
 
 

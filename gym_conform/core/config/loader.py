@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import Container, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gym_conform.core.config.directives import apply_directives
-from gym_conform.core.config.merge import Unmergeable, has_interpolation, merge_layers, merge_plain_or_omegaconf
+from gym_conform.core.config.merge import (
+    Unmergeable,
+    has_interpolation,
+    merge_layers,
+    merge_plain_or_omegaconf,
+    plain_dict,
+)
 from gym_conform.core.config.resolve import (
     OMEGACONF_ERRORS,
     interpolation_error,
@@ -25,7 +31,7 @@ from gym_conform.core.config.resolve import (
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path, load_yaml, plain_source
 from gym_conform.core.config.unset import fill_unset
 from gym_conform.core.files import display_path, file_kind, not_regular
-from gym_conform.errors import ConfigError, GymConformError, Location, collect
+from gym_conform.errors import ConfigError, GymConformError, Location, combined
 
 EXTRA_ROOTS_ENV_VAR = "NEMO_GYM_EXTRA_ROOTS"
 CONFIG_PATHS_KEY = "config_paths"
@@ -195,11 +201,11 @@ def _load_includes(
     """
     queue: list[tuple[str, Source | None, KeyPath]] = []
     seen: dict[Path, int] = {}
-    for entry in entries:
-        resolved = resolve_read_path(entry[0], roots).resolve()
+    for included in entries:
+        resolved = resolve_read_path(included[0], roots).resolve()
         if resolved not in seen:
             seen[resolved] = len(queue)
-            queue.append(entry)
+            queue.append(included)
     root_count = len(queue)
     children: list[list[int]] = [[] for _ in queue]
     # The including config of each entry (None for the roots), to tell an include cycle from a shared include.
@@ -240,7 +246,7 @@ def _load_includes(
     if len(errors) == 1:
         raise errors[0]
     if errors:
-        raise collect(errors, summary=f"{len(errors)} config file problem(s) found")
+        raise combined(errors, summary=f"{len(errors)} config file problem(s) found")
     order: list[int] = []
 
     def visit(node: int) -> None:
@@ -319,21 +325,21 @@ def _not_found(entry: str, written_in: Source | None, key_path: KeyPath, roots: 
     )
 
 
-def _merge(layers: list[tuple[dict, Source | None]]) -> dict:
+def _merge(layers: Sequence[tuple[dict, Source | None]]) -> dict:
     """Merge plain dicts as OmegaConf does (later wins, first-seen key order kept); errors name the layer."""
     try:
         return merge_layers([data for data, _ in layers])
     except Unmergeable:
         pass  # OmegaConf decides (and explains) what the plain merge cannot
-    merged = OmegaConf.create({})
+    merged: Container = OmegaConf.create({})
     for data, source in layers:
         try:
             merged = OmegaConf.merge(merged, OmegaConf.create(data))
         except OmegaConfBaseException as exc:
             raise omegaconf_error(exc, source) from exc
         except (TypeError, ValueError) as exc:
-            raise _type_clash(OmegaConf.to_container(merged, resolve=False), data, source) from exc
-    return OmegaConf.to_container(merged, resolve=False)
+            raise _type_clash(plain_dict(merged), data, source) from exc
+    return plain_dict(merged)
 
 
 def _type_clash(base: dict, layer: dict, source: Source | None) -> ConfigError:

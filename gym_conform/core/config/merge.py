@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import Container, OmegaConf
 
 MISSING = "???"
 _LEAF_TYPES = (str, int, float, bool, type(None))
@@ -19,6 +19,14 @@ _LEAF_TYPES = (str, int, float, bool, type(None))
 
 class Unmergeable(Exception):
     """The trees hold something whose merge only OmegaConf may decide."""
+
+
+def plain_dict(config: Container, resolve: bool = False) -> dict:
+    """Return an OmegaConf mapping as a plain dict (a mapping's container is always one)."""
+    container = OmegaConf.to_container(config, resolve=resolve)
+    if not isinstance(container, dict):
+        raise TypeError(f"expected a mapping, got {type(container).__name__}")
+    return container
 
 
 def is_plain(tree: Any) -> bool:
@@ -47,7 +55,7 @@ def merge_plain_or_omegaconf(base: dict, layer: dict) -> dict:
     try:
         return merge_layers([base, layer])
     except Unmergeable:
-        return OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(layer)), resolve=False)
+        return plain_dict(OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(layer)))
 
 
 def has_interpolation(tree: Any) -> bool:

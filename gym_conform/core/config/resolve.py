@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from omegaconf import OmegaConf
 from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
 from gym_conform.core.config.directives import MISSING_VALUE
-from gym_conform.core.config.merge import has_interpolation, is_plain
+from gym_conform.core.config.merge import has_interpolation, is_plain, plain_dict
+from gym_conform.core.config.simple_resolve import resolve_simple
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path
-from gym_conform.errors import ConfigError, Location, collect
+from gym_conform.errors import ConfigError, Location, combined
 
 # OmegaConf raises plain TypeError/ValueError for some merges; none of them may escape as a traceback.
 OMEGACONF_ERRORS = (OmegaConfBaseException, TypeError, ValueError, RecursionError)
@@ -49,6 +51,7 @@ def _parse_full_key(full_key: str) -> KeyPath:
 
 def _missing_paths(tree: Any, prefix: KeyPath = ()) -> list[KeyPath]:
     """Return the key path of every value still `???`."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(tree, dict):
         items = tree.items()
     elif isinstance(tree, list):
@@ -85,6 +88,7 @@ def raise_on_missing_values(tree: dict, sourcemap: SourceMap) -> None:
 
 def _string_leaves(tree: Any, prefix: KeyPath = ()) -> list[KeyPath]:
     """Return the key path of every string value that contains an interpolation."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(tree, dict):
         items = tree.items()
     elif isinstance(tree, list):
@@ -98,6 +102,9 @@ def resolve_tree(tree: dict, sourcemap: SourceMap) -> dict:
     """Resolve every interpolation to a plain dict, reporting each value that cannot be resolved."""
     if is_plain(tree) and not has_interpolation(tree) and not _missing_paths(tree):
         return tree  # nothing for OmegaConf to resolve (and building its nodes is most of a load's cost)
+    resolved = resolve_simple(tree) if is_plain(tree) else None
+    if resolved is not None:
+        return resolved  # only `${a.b}` / `${oc.env:VAR}` forms, all resolvable: OmegaConf's result, faster
     try:
         config = OmegaConf.create(tree)
     except OmegaConfBaseException as exc:
@@ -115,9 +122,9 @@ def resolve_tree(tree: dict, sourcemap: SourceMap) -> dict:
     if len(errors) == 1:
         raise errors[0]
     if errors:
-        raise collect(errors, summary=f"{len(errors)} config value(s) could not be resolved")
+        raise combined(errors, summary=f"{len(errors)} config value(s) could not be resolved")
     try:
-        return OmegaConf.to_container(config, resolve=True)
+        return plain_dict(config, resolve=True)
     except OMEGACONF_ERRORS as exc:
         raise interpolation_error(exc, (), sourcemap) from exc
 

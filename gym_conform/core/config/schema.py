@@ -150,7 +150,8 @@ def parse_server_config(cfg: LoadedConfig) -> ServerConfig:
     A block with a server type but no `entrypoint` in any implementation is no server for NeMo Gym (an
     overlay that completes a server defined in another config): it is skipped with a note, as 0.7.0 skips it.
     """
-    candidates, overlays = [], []
+    candidates: list[tuple[str, dict]] = []
+    overlays: list[tuple[str, dict]] = []
     for name, block in cfg.data.items():
         if name in RESERVED_TOP_LEVEL_KEYS or not isinstance(block, dict) or not _server_types(block):
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ def load_yaml(path: Path) -> tuple[Any, Source]:
         ) from exc
     loader = SAFE_LOADER(text)
     try:
-        node, data = compose_checked(loader)
+        node, data = compose_checked(loader, text)
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from exc
     finally:
@@ -123,6 +123,7 @@ def _walk_nodes(
 
 def _walk_plain(tree: Any, prefix: KeyPath) -> Iterator[KeyPath]:
     """Yield every key path of a nested dict/list."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(tree, dict):
         items = ((str(key), value) for key, value in tree.items())
     elif isinstance(tree, list):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import TypeVar
 
 from gym_conform.core.metrics.accumulators import AvgMinMax, StringStats
+from gym_conform.core.metrics.task_metrics import TASK_WORDS_KEY, TASKS_KEY, TASKSETS_KEY, TaskMetrics
 from gym_conform.errors import DataError, Location
 
 EXAMPLES_KEY = "Number of examples"
@@ -21,6 +23,7 @@ STANDARD_KEYS = (EXAMPLES_KEY, TOOLS_KEY, WORDS_KEY, TURNS_KEY, TEMPERATURE_KEY)
 NOT_EXTRA_KEYS = {"responses_create_params": False, "response": False, **{key: True for key in STANDARD_KEYS}}
 
 _KIND_NAMES = {AvgMinMax: "number", StringStats: "string"}
+_Accumulator = TypeVar("_Accumulator", AvgMinMax, StringStats)
 
 # Same output as json.dumps with default arguments, without its per-call argument handling.
 _dumps = json.JSONEncoder().encode
@@ -40,8 +43,10 @@ def user_turns(inputs: object) -> int:
     """Return NeMo Gym's number of turns of `input`: 1 for a string, else the items with role "user"."""
     if isinstance(inputs, str):
         return 1
+    if not isinstance(inputs, (list, tuple)):
+        return 0  # parsed JSON: the input is a string or a list (validation reports anything else)
     turns = 0
-    for item in inputs or ():
+    for item in inputs:
         if isinstance(item, dict) and item.get("role") == "user":
             turns += 1
     return turns
@@ -76,10 +81,11 @@ class DatasetMetrics:
     named exactly like a standard metric is skipped instead of overwriting it (see `shadowed_keys`).
     """
 
-    __slots__ = ("_extras", "number_of_examples", "shadowed_keys", "temperature", "tools", "turns", "words")
+    __slots__ = ("_extras", "number_of_examples", "shadowed_keys", "tasks", "temperature", "tools", "turns", "words")
 
     def __init__(self) -> None:
         self.number_of_examples = 0
+        self.tasks = TaskMetrics()
         self.tools = AvgMinMax()
         self.words = AvgMinMax()
         self.turns = AvgMinMax()
@@ -117,21 +123,18 @@ class DatasetMetrics:
                 continue
             for item in value if type(value) is list else (value,):
                 if isinstance(item, str):
-                    kind = StringStats
+                    self.extra_accumulator(key, StringStats).observe(item, count)
                 elif isinstance(item, (int, float)):
                     # bool is an int subclass; NeMo Gym counts True/False as 1/0.
-                    item = int(item) if isinstance(item, bool) else item
-                    kind = AvgMinMax
-                else:
-                    continue
-                self.extra_accumulator(key, kind).observe(item, count)
+                    self.extra_accumulator(key, AvgMinMax).observe(int(item) if isinstance(item, bool) else item, count)
 
-    def extra_accumulator(self, key: str, kind: type[AvgMinMax] | type[StringStats]) -> AvgMinMax | StringStats:
+    def extra_accumulator(self, key: str, kind: type[_Accumulator]) -> _Accumulator:
         """Return extra field `key`'s accumulator, added last when new; raise MixedExtraTypesError on another kind."""
         accumulator = self._extras.get(key)
         if accumulator is None:
-            accumulator = self._extras[key] = kind()
-        elif type(accumulator) is not kind:
+            created = self._extras[key] = kind()
+            return created
+        if not isinstance(accumulator, kind):
             raise MixedExtraTypesError(key, _KIND_NAMES[type(accumulator)], _KIND_NAMES[kind])
         return accumulator
 
@@ -155,6 +158,7 @@ class DatasetMetrics:
         """Fold `other` in: standard metrics and extras alike; new extra keys follow this one's in first-seen order."""
         self.check_extra_kinds({key: type(theirs) for key, theirs in other._extras.items()})
         self.number_of_examples += other.number_of_examples
+        self.tasks.merge(other.tasks)
         self.tools.merge(other.tools)
         self.words.merge(other.words)
         self.turns.merge(other.turns)
@@ -163,7 +167,9 @@ class DatasetMetrics:
             mine = self._extras.get(key)
             if mine is None:
                 self._extras[key] = theirs.copy()
-            else:
+            elif isinstance(mine, AvgMinMax) and isinstance(theirs, AvgMinMax):
+                mine.merge(theirs)
+            elif isinstance(mine, StringStats) and isinstance(theirs, StringStats):
                 mine.merge(theirs)
         for key in other.shadowed_keys:
             if key not in self.shadowed_keys:
@@ -171,13 +177,18 @@ class DatasetMetrics:
 
     def to_json(self) -> dict:
         """Return the metrics in NeMo Gym's serialized keys and order: the standard five, then extras."""
-        document: dict = {
-            EXAMPLES_KEY: self.number_of_examples,
-            TOOLS_KEY: self.tools.to_json(),
-            WORDS_KEY: self.words.to_json(),
-            TURNS_KEY: self.turns.to_json(),
-            TEMPERATURE_KEY: self.temperature.to_json(),
-        }
+        document: dict = {EXAMPLES_KEY: self.number_of_examples}
+        tasks = self.tasks
+        if tasks.count:  # 0.7.0 writes the task entries only for materialized rows
+            document[TASKS_KEY] = tasks.count
+        document[TOOLS_KEY] = self.tools.to_json()
+        document[WORDS_KEY] = self.words.to_json()
+        if tasks.count:
+            document[TASK_WORDS_KEY] = tasks.words.to_json()
+        document[TURNS_KEY] = self.turns.to_json()
+        document[TEMPERATURE_KEY] = self.temperature.to_json()
+        if tasks.count:
+            document[TASKSETS_KEY] = tasks.tasksets_json()
         for key, accumulator in self._extras.items():
             # NeMo Gym sets extras as pydantic attributes, and one named `_x` is a private one: never written.
             # So row keys such as 0.7.0's `_ng_task_index` get no metric in either tool's files.

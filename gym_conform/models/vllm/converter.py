@@ -343,7 +343,9 @@ def chat_to_response(
         "tools": [_as_dict(tool) for tool in params.get("tools") or []],
         **{key: params[key] for key in MIRRORED_FIELDS if params.get(key) is not None},
     }
-    reason = {"length": "max_output_tokens", "content_filter": "content_filter"}.get(choice.get("finish_reason"))
+    finish = choice.get("finish_reason")
+    reasons = {"length": "max_output_tokens", "content_filter": "content_filter"}
+    reason = reasons.get(finish) if isinstance(finish, str) else None
     if reason is not None:
         fields.update(status="incomplete", incomplete_details={"reason": reason})
     return make_response(output, **fields)
