@@ -156,6 +156,18 @@ _BUILT_IN = [
         "server_tools:check_fuzz_tools",
     ),
     (
+        "judge_failures",
+        Level.SERVER,
+        "a judge that times out, fails, gives no verdict or quotes the candidate gets the sample marked, not scored",
+        "server_judge:check_judge_failures",
+    ),
+    (
+        "verify_budget",
+        Level.SERVER,
+        "no verify() call on an example row takes longer than --gym-verify-budget (default 3 s)",
+        "server_budget:check_verify_budget",
+    ),
+    (
         "live",
         Level.LIVE,
         "every example row, run against the live model and verified, ends without errors",

@@ -53,6 +53,8 @@ class CheckSettings:
     update_metrics: bool = False
     hypothesis_profile: str = field(default_factory=default_hypothesis_profile)
     max_examples: int | None = None
+    # The slowest verify() call the verify_budget check allows, in seconds (a 5 s verify fails it).
+    verify_budget: float = 3.0
     model: ModelSource | ModelClient | None = None  # a source opens a client per run
     live_repeats: int = 1
     save_rollouts: Path | None = None

@@ -93,8 +93,12 @@ def run_property(
     *,
     location: Location,
     hint: str,
+    most_examples: int | None = None,
 ) -> None:
     """Check `prop(example)` for examples of `strategy`; raise CheckFailed with the shrunk Violation.
+
+    `most_examples` caps the profile's example count (for properties run many times per folder), unless the
+    run sets `max_examples` itself.
 
     `prop` raises `Violation` when the example breaks the property. Hypothesis shrinks it; the last
     violation seen is the shrunk one (also when the failure does not reproduce, as a nondeterministic
@@ -111,7 +115,10 @@ def run_property(
 
     # A distinct name per check and folder gives each its own example-database key (dev profile).
     test.__name__ = test.__qualname__ = re.sub(r"\W", "_", f"{name}__{ctx.display}")
-    runner = profile_settings(ctx)(given(strategy)(test))
+    chosen = profile_settings(ctx)
+    if most_examples is not None and ctx.settings.max_examples is None and chosen.max_examples > most_examples:
+        chosen = settings(chosen, max_examples=most_examples)
+    runner = chosen(given(strategy)(test))
     try:
         with _server_errors_unlogged():
             runner()

@@ -1,10 +1,10 @@
 """The `floors` check: what a policy that never reads the task scores, per example row, and gold leaked in prompts.
 
 Trivial policies answer each row offline: the prompt echoed, a copy of each non-answer row field, always the
-first option, always "yes". A row's floor is the best of their rewards; the check notes every row's floor next
-to the top of `reward_range` (what `contract_gold` expects of the gold answer) and fails when a trivial policy
-reaches the top, or when the row's reference answer (`expected_answer`, `answer`, ...) stands verbatim in its
-`responses_create_params`, where the model can copy it.
+first option, always "yes". A row's floor is the best of their rewards; when a floor is above the lowest
+reward, the check notes every row's floor next to the top of `reward_range` (what `contract_gold` expects of
+the gold answer). It fails when a trivial policy reaches the top, or when the row's reference answer
+(`expected_answer`, `answer`, ...) stands verbatim in its `responses_create_params`, where the model can copy it.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def check_floors(ctx: FolderContext) -> None:
     low, high = bounds
     shown = ctx.show(ctx.example_path)
     problems: list[Problem] = []
-    floors = []
+    floors: list[tuple[float, str]] = []
     for (line, row), probe_row in zip(lines_rows, probe_rows([row for _, row in lines_rows]), strict=True):
         where = Location(shown, line)
         best, best_policy = low, ""
@@ -91,11 +91,14 @@ def check_floors(ctx: FolderContext) -> None:
                 )
                 problems.append(Problem("floors.trivial_policy", message, where, _HINT))
                 break
-        floors.append(f"{line}: {best:g}" + (f" ({best_policy})" if best > low else ""))
+        floors.append((best, f"{line}: {best:g}" + (f" ({best_policy})" if best > low else "")))
         gold = leaked_gold(row)
         if gold is not None:
             message = f"the reference answer {gold!r} stands verbatim in responses_create_params"
             problems.append(Problem("floors.gold_in_prompt", message, Location(shown, line, RCP), _LEAK_HINT))
-    ctx.note(f"model-free floor per line of {shown} (gold scores {high:g}): " + "; ".join(floors))
+    # Floors at the lowest reward say nothing; a raised floor is worth a line in the report even when it passes.
+    if any(best > low for best, _ in floors):
+        shown_floors = "; ".join(text for _, text in floors)
+        ctx.note(f"model-free floor per line of {shown} (gold scores {high:g}): {shown_floors}")
     if problems:
         raise CheckFailed(problems, summary=f"{len(problems)} row(s) of {shown} are solved without the task")

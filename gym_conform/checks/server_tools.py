@@ -25,6 +25,8 @@ from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import ServerClient
 
 TOOL_TIMEOUT = 10.0
+# Generated calls per tool: a server offers several tools, each needs fewer examples than a whole verify.
+EXAMPLES_PER_TOOL = 25
 EXTRA_ARGUMENT = "unexpected_argument_gym_conform"
 _WRONG_VALUES = {"string": 12345, "integer": "not a number", "number": "not a number", "array": "x", "object": 7}
 _HINT = (
@@ -176,7 +178,15 @@ def check_fuzz_tools(ctx: FolderContext) -> None:
                 raise Violation("fuzz_tools.generated", f"tool {name}: {wrong}", request_line(name, body), where)
 
         try:
-            run_property(ctx, f"fuzz_tools_{name}", schema_values(parameters), answers, location=where, hint=_HINT)
+            run_property(
+                ctx,
+                f"fuzz_tools_{name}",
+                schema_values(parameters),
+                answers,
+                location=where,
+                hint=_HINT,
+                most_examples=EXAMPLES_PER_TOOL,
+            )
         except CheckFailed as failed:
             problems += failed.problems
     if problems:

@@ -14,6 +14,7 @@ bad row, so nothing is collated, but its problems must be reported as a sequenti
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -21,6 +22,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import TERMINATE as POOL_TERMINATE
 from typing import IO, TYPE_CHECKING, Any
 
 from gym_conform.core.files import file_identity, open_regular
@@ -159,9 +161,7 @@ def _scan_parallel(
     for stream in (sink, sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-    # Bytes and rows scanned, and workers started: a pool replaces a worker that died (killed, out of memory)
-    # and its shard is lost, so more starts than workers means the scan can never finish.
-    done = context.Array("q", 3)
+    done = context.Array("q", 2)
     # offsets[k] is where shard k's output goes, known once shard k - 1 is written; -1 until then.
     offsets = context.Array("q", [-1] * (len(ranges) + 1), lock=False)
     turn = context.Condition()
@@ -172,11 +172,13 @@ def _scan_parallel(
     conflict = False
     state = (output, offsets, turn, done)
     processes = min(num_workers, len(ranges))
-    with context.Pool(processes, _start_worker, state) as pool:
+    pool = context.Pool(processes, _start_worker, state)
+    watch = _DeathWatch(pool, processes, job.display_path)
+    with _terminated(pool, watch):
         reported = [0, 0]
         tasks = [(index, _task(job, start, end, limits)) for index, (start, end) in enumerate(ranges)]
         results = pool.imap(_scan_shard, tasks)
-        for shard in _in_order(results, done, advance, reported, (processes, job.display_path)):
+        for shard in _in_order(results, done, advance, reported, watch):
             if not conflict:
                 try:
                     _absorb(result, shard)
@@ -189,15 +191,82 @@ def _scan_parallel(
     return None if conflict else result
 
 
+@contextlib.contextmanager
+def _terminated(pool: Any, watch: _DeathWatch) -> Iterator[Any]:
+    """Use a pool, then stop its workers: `terminate` after a complete scan, SIGKILL on any error or signal.
+
+    `Pool.terminate` waits for locks and pipes the workers share, which a worker stopped at the wrong moment
+    can leave held or half-written; on the way out of an error nothing is waited for.
+    """
+    try:
+        yield pool
+    except BaseException:
+        watch.abandon()
+        raise
+    pool.terminate()
+
+
+class _DeathWatch:
+    """Notice a worker that died (killed, out of memory): the pool replaces it silently and its shard is lost."""
+
+    def __init__(self, pool: Any, processes: int, shown: str) -> None:
+        self.pool = pool
+        self.processes = processes
+        self.shown = shown
+        # Taken as soon as the pool exists: a worker replaced before the first look would go unnoticed.
+        self.pids: set[int] = {worker.pid for worker in getattr(pool, "_pool", ())}
+
+    def check(self) -> None:
+        """Raise `data.worker_died` once the pool has had more workers than it keeps (one was replaced)."""
+        # `Pool._pool` (the live worker processes) is private, but has been there since Python 2.6.
+        self.pids.update(worker.pid for worker in getattr(self.pool, "_pool", ()))
+        if len(self.pids) > self.processes:
+            self.abandon()
+            raise DataError(
+                "a worker process scanning this file died (killed by a signal, or the system ran out of memory)",
+                code="data.worker_died",
+                location=Location(path=self.shown),
+                hint="rerun with +num_workers=1 (one process, least memory), or see `dmesg` for the out-of-memory "
+                "killer; nothing was written",
+            )
+
+    def abandon(self) -> None:
+        """Kill the workers and give the pool up, waiting for nothing they might hold.
+
+        A worker killed mid-read leaves the task pipe unreadable, and may hold the task queue's lock for good,
+        which `Pool.terminate` takes first (CPython gh-66587). So the pool's threads are told to stop, its exit
+        handler is cancelled, and every worker (also one started meanwhile) gets SIGKILL.
+        """
+        pool = self.pool
+        pool._state = POOL_TERMINATE  # also keeps `Pool.__del__` from touching its closed pipes
+        for name in ("_worker_handler", "_task_handler", "_result_handler"):
+            thread = getattr(pool, name, None)
+            if thread is not None:
+                thread._state = POOL_TERMINATE
+        finalizer = getattr(pool, "_terminate", None)
+        if finalizer is not None:
+            finalizer.cancel()
+        self._kill_all()
+        handler = getattr(pool, "_worker_handler", None)
+        if handler is not None:
+            handler.join(1)  # it may have started a replacement just before it saw the state
+        self._kill_all()
+
+    def _kill_all(self) -> None:
+        for worker in list(getattr(self.pool, "_pool", ())):
+            with contextlib.suppress(OSError, ValueError):
+                worker.kill()
+                worker.join(1)
+
+
 def _in_order(
     results: IMapIterator[ShardScan],
     done: SynchronizedArray[int],
     advance: Advance | None,
     reported: list[int],
-    pool: tuple[int, str],
+    watch: _DeathWatch,
 ) -> Iterator[ShardScan]:
     """Yield the pool's results in order, reporting the workers' progress while waiting; stop if one died."""
-    processes, shown = pool
     while True:
         try:
             yield results.next(_POLL_SECONDS)
@@ -205,17 +274,11 @@ def _in_order(
             return
         except multiprocessing.TimeoutError:
             pass
-        if done[2] > processes:
-            raise DataError(
-                "a worker process scanning this file died (killed by a signal, or the system ran out of memory)",
-                code="data.worker_died",
-                location=Location(path=shown),
-                hint="rerun with +num_workers=1 (one process, least memory), or see `dmesg` for the out-of-memory "
-                "killer; nothing was written",
-            )
+        watch.check()
         if advance is not None:
-            with done.get_lock():
-                now = done[0], done[1]
+            # Read without the lock: a worker killed while holding it would block the parent for good; an
+            # aligned 64-bit read is whole, and progress is only displayed.
+            now = done[0], done[1]
             advance(now[0] - reported[0], now[1] - reported[1])
             reported[:] = now
 
@@ -232,8 +295,6 @@ def _start_worker(
     # through the front end's handler forked with it; and a worker never outlives its parent.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
-    with done.get_lock():
-        done[2] += 1
     _worker.update(output=output, offsets=offsets, turn=turn, done=done)
 
 

@@ -73,6 +73,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="Examples per fuzz check, overriding the profile. Ini: gym_max_examples.",
     )
     group.addoption(
+        "--gym-verify-budget",
+        dest="gym_verify_budget",
+        default=None,
+        type=float,
+        metavar="SECONDS",
+        help="Slowest verify() call allowed per server before the verify_budget check fails (default 3). "
+        "Ini: gym_verify_budget.",
+    )
+    group.addoption(
         "--gym-strict",
         dest="gym_strict",
         action="store_true",
@@ -123,6 +132,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gym_report", default="", help="Path of the JSON report.")
     parser.addini("gym_hypothesis_profile", default="", help="Hypothesis profile of the fuzz checks.")
     parser.addini("gym_max_examples", default="", help="Examples per fuzz check.")
+    parser.addini("gym_verify_budget", default="", help="Slowest verify() call allowed per server, in seconds.")
     for name, text in LIVE_INI.items():
         parser.addini(name, default="", help=text)
 

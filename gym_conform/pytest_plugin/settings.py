@@ -54,6 +54,12 @@ def read_options(config: pytest.Config) -> GymOptions:
     elif max_examples is not None:
         max_examples = _positive_int("--gym-max-examples", max_examples)
 
+    budget = config.getoption("gym_verify_budget")
+    if budget is None and config.getini("gym_verify_budget"):
+        budget = _positive_float("gym_verify_budget", config.getini("gym_verify_budget"))
+    elif budget is not None:
+        budget = _positive_float("--gym-verify-budget", budget)
+
     strict = config.getoption("gym_strict")
     update_expected = config.getoption("gym_update_expected")
     source = config.inipath.name if config.inipath else "ini"
@@ -74,6 +80,8 @@ def read_options(config: pytest.Config) -> GymOptions:
         or default_hypothesis_profile(),
         max_examples=max_examples,
     )
+    if budget is not None:
+        settings.verify_budget = budget
     if level >= Level.LIVE:
         _read_live_options(config, settings)
     return GymOptions(settings=settings, roots=roots, report_path=report_path, html_path=_html_path(config))
@@ -164,4 +172,15 @@ def _positive_int(name: str, value: object) -> int:
         raise pytest.UsageError(f"{name} must be a whole number, got {value!r}") from None
     if number < 1:
         raise pytest.UsageError(f"{name} must be at least 1, got {number}")
+    return number
+
+
+def _positive_float(name: str, value: object) -> float:
+    """Return `value` as a finite number of seconds > 0, or raise a UsageError naming the option."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 < number < float("inf"):
+        raise pytest.UsageError(f"{name} must be more than 0 seconds, got {value!r}")
     return number

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gym_conform.core.responses import Response, make_response, message_item
-from gym_conform.errors import ServerError
+from gym_conform.errors import GymConformError, ServerError
 from gym_conform.server import BaseVerifyRequest, BaseVerifyResponse, ResourcesServer, ResourcesServerConfig
 from resources_servers.math_with_judge.math_verifier import (
     LibraryVerdict,
@@ -60,11 +60,38 @@ class MathVerifyResponse(MathVerifyRequest, BaseVerifyResponse):
     library_reward: float
     verifier_timeout: bool
     judge_evaluations: list[dict[str, Any]] | None
+    # NeMo Gym 0.7.0's verify-response fields: a judge that gave no verdict makes the reward no measurement.
+    mask_sample: bool = False
+    failure_kind: str | None = None
+    failure_reason: str | None = None
+
+
+class JudgeFailed(Exception):
+    """The judge gave no usable verdict; `kind` is NeMo Gym's failure kind, the message its reason."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
 
 
 def judge_says_equal(text: str) -> bool:
     """Return whether the judge's final verdict (the last label in its reply) is `[[A=B]]`."""
     return text.rfind(EQUAL_LABEL) > text.rfind(NOT_EQUAL_LABEL)
+
+
+def judge_verdict(judge_text: str, quoted: tuple[str, ...]) -> bool:
+    """Return the judge's own verdict, with every text it may quote from the candidate removed first.
+
+    Raise JudgeFailed("judge_unparseable") when no label is left: a verdict the candidate wrote is not one.
+    """
+    own = judge_text
+    # Only quoted texts that carry a label are removed: stripping a short answer ("A") could break a label.
+    for text in sorted((t for t in quoted if EQUAL_LABEL in t or NOT_EQUAL_LABEL in t), key=len, reverse=True):
+        own = own.replace(text, "")
+    if EQUAL_LABEL not in own and NOT_EQUAL_LABEL not in own:
+        raise JudgeFailed("judge_unparseable", f"the judge's reply has no verdict of its own: {judge_text[:300]!r}")
+    return judge_says_equal(own)
 
 
 def _question(body: MathVerifyRequest) -> str:
@@ -111,11 +138,16 @@ class MathWithJudgeResourcesServer(ResourcesServer):
         if extracted:
             verdict = await self._verifier().check(body.expected_answer, extracted)
         library_reward = 1.0 if verdict.equivalent else 0.0
-        reward, judge_evaluations = library_reward, None
+        reward, judge_evaluations, failure = library_reward, None, None
         if self.config.should_use_judge and library_reward <= 0.5:
             judge_evaluations = []
             if text.strip():
-                reward = await self._judge(_question(body), body.expected_answer, extracted or text, judge_evaluations)
+                try:
+                    reward = await self._judge(
+                        _question(body), body.expected_answer, extracted or text, judge_evaluations, quoted=(text,)
+                    )
+                except JudgeFailed as error:
+                    reward, failure = 0.0, error
         return MathVerifyResponse(
             **body.model_dump(),
             reward=reward,
@@ -123,10 +155,18 @@ class MathWithJudgeResourcesServer(ResourcesServer):
             library_reward=library_reward,
             verifier_timeout=verdict.timed_out,
             judge_evaluations=judge_evaluations,
+            mask_sample=failure is not None,
+            failure_kind=failure.kind if failure else None,
+            failure_reason=failure.reason if failure else None,
         )
 
-    async def _judge(self, question: str, expected: str, generated: str, evaluations: list[dict]) -> float:
-        """Ask the judge in both orders, as NeMo Gym does; 1.0 only when both verdicts say equivalent."""
+    async def _judge(
+        self, question: str, expected: str, generated: str, evaluations: list[dict], *, quoted: tuple[str, ...] = ()
+    ) -> float:
+        """Ask the judge in both orders, as NeMo Gym does; 1.0 only when both verdicts say equivalent.
+
+        Raise JudgeFailed when the judge fails (timeout, HTTP error, bad reply) or gives no verdict of its own.
+        """
         if self.judge_model is None:
             raise ServerError(
                 "should_use_judge is true but the math server has no judge model",
@@ -143,8 +183,11 @@ class MathWithJudgeResourcesServer(ResourcesServer):
             )
             params = dict(self.config.judge_responses_create_params)
             params["input"] = [*(params.get("input") or []), {"role": "user", "content": prompt}]
-            judge_text = (await self.judge_model.respond(params)).output_text
-            equal = judge_says_equal(judge_text)
+            try:
+                judge_text = (await self.judge_model.respond(params)).output_text
+            except GymConformError as error:
+                raise JudgeFailed("judge_failed", f"the judge model failed: {error.message}") from None
+            equal = judge_verdict(judge_text, (generated, *quoted))
             evaluations.append({"order": order, "equal": equal, "judge_text": judge_text})
             if not equal:
                 return 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,7 @@ def test_a_worker_killed_mid_scan_fails_the_run_instead_of_hanging_it(long_run) 
         start_new_session=True,
     )
     wait_for(lambda: list(out.glob(".train.jsonl.*")) and len(children(proc.pid)) >= 2)
+    time.sleep(0.3)  # into the scan: the workers are busy with shards, as when memory runs out
 
     os.kill(children(proc.pid)[0], signal.SIGKILL)  # as the out-of-memory killer would
     _, stderr = proc.communicate(timeout=60)

@@ -249,7 +249,7 @@ def validate_dataset(raw: Any) -> tuple[AnyDatasetConfig | None, list[Issue]]:
 
 def _benchmark_license(value: Any) -> Issue:
     """Warn that a benchmark's `license` key is dropped: 0.7.0's benchmark model has no such field."""
-    literal = value if value in VALID_LICENSES else suggest_license(value) if isinstance(value, str) else None
+    literal = suggest_license(value) if isinstance(value, str) and value not in VALID_LICENSES else None
     known = f" (as a train/validation dataset license it would read '{literal}')" if literal else ""
     return Issue(
         ("license",),
