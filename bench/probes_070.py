@@ -54,9 +54,19 @@ def build(tree: Path, scratch: Path, name: str) -> Any:
         shutil.copytree(tree / "resources_servers" / name, folder)
     (scratch / "resources_servers" / "__init__.py").touch()
     sys.path[:0] = [str(folder), str(scratch)]
-    spec = importlib.util.spec_from_file_location(f"ng070_{name}_app", folder / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    for _ in range(5):
+        spec = importlib.util.spec_from_file_location(f"ng070_{name}_app", folder / "app.py")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+            break
+        except ModuleNotFoundError as missing:
+            # A server that builds on another one (gpqa_diamond on mcqa): copy that folder too, then retry.
+            other = (missing.name or "").split(".")
+            source = tree / "resources_servers" / other[1] if len(other) > 1 else None
+            if other[0] != "resources_servers" or source is None or not source.is_dir():
+                raise
+            shutil.copytree(source, scratch / "resources_servers" / other[1])
     own = [value for value in vars(module).values() if inspect.isclass(value) and value.__module__ == module.__name__]
     server_class = [c for c in own if issubclass(c, SimpleResourcesServer)][-1]
     config_class = server_class.model_fields["config"].annotation
