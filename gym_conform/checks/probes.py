@@ -173,7 +173,13 @@ def _echo(row: ProbeRow) -> list[str]:
 def _all_options(row: ProbeRow) -> list[str]:
     if not row.options:
         return []
-    letters = row.options
+    letters = list(row.options)
+    # The gold option goes in the middle: a verifier that reads the first or the last option is not fooled by
+    # chance (that would be a lucky guess, not an exploit).
+    golds = [letter for letter in letters if letter in {g.strip().upper() for g in row.golds}]
+    if golds and len(letters) >= 3:
+        letters.remove(golds[0])
+        letters.insert(len(letters) // 2, golds[0])
     return [" ".join(letters), "\n".join(letters), " ".join(boxed(letter) for letter in letters)]
 
 

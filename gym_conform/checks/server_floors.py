@@ -24,6 +24,10 @@ from gym_conform.errors import Location, Problem
 # A shorter reference answer ("4", "A") turns up in prompts by chance; from three characters on it is a leak.
 MIN_LEAK_CHARS = 3
 _FIELD_CHARS = 2000
+# Fields named like a reference answer (`outputs`, `expected_count`, `gold_label`): copying one is no finding.
+_ANSWER_NAME = re.compile(
+    r"(^|_)(answers?|outputs?|targets?|labels?|golds?|solutions?|references?|truths?|expected|correct)(_|$)", re.I
+)
 _HINT = (
     "a policy that never reads the task earns full reward on this row, so training teaches it nothing; make "
     "verify() compare the answer with the row's reference, or fix the row"
@@ -39,7 +43,7 @@ def trivial_answers(row: ProbeRow) -> list[tuple[str, str]]:
     answers = [("echo the prompt", row.prompt)] if row.prompt.strip() else []
     golds = set(row.golds)
     for key, value in row.row.items():
-        if key in NEMO_GYM_FIELDS or key in GOLD_FIELDS or key.startswith("expected_"):
+        if key in NEMO_GYM_FIELDS or key in GOLD_FIELDS or _ANSWER_NAME.search(key):
             continue
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if text.strip() and text not in golds and len(text) <= _FIELD_CHARS:

@@ -28,6 +28,8 @@ from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import ResourcesServer, ServerClient
 
 JUDGE_CONFIG_KEY = "judge_model_server"
+# The config field a judge-backed server's own config class may declare (the base config has none).
+JUDGE_FLAG = "should_use_judge"
 JUDGE_ATTRIBUTE = "judge_model"
 # (mode, what the judge does, as the failure message says it)
 MODES = (
@@ -70,16 +72,16 @@ def judge_on(server: ResourcesServer) -> Iterator[None]:
     The loaded server itself is used, not a new instance: a new one would start its own worker processes.
     """
     config = server.config
-    had_flag = "should_use_judge" in type(config).model_fields
-    flag = getattr(config, "should_use_judge", None)
+    had_flag = JUDGE_FLAG in type(config).model_fields
+    flag = getattr(config, JUDGE_FLAG, None)
     judge = getattr(server, JUDGE_ATTRIBUTE)
     if had_flag:
-        config.should_use_judge = True
+        setattr(config, JUDGE_FLAG, True)
     try:
         yield
     finally:
         if had_flag:
-            config.should_use_judge = flag
+            setattr(config, JUDGE_FLAG, flag)
         setattr(server, JUDGE_ATTRIBUTE, judge)
 
 

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.pool import TERMINATE as POOL_TERMINATE
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 # Smaller files are scanned in this process: starting workers would cost more than it saves.
 PARALLEL_MIN_BYTES = 16 << 20
 _POLL_SECONDS = 0.25
+_TERMINATE_SECONDS = 5.0
 
 Advance = Callable[[int, int], None]
 
@@ -203,7 +205,16 @@ def _terminated(pool: Any, watch: _DeathWatch) -> Iterator[Any]:
     except BaseException:
         watch.abandon()
         raise
-    pool.terminate()
+    if watch.replaced():
+        watch.abandon()  # a worker died while idle: it may hold the task queue's lock that terminate takes
+        return
+    # Every result is in; `terminate` normally takes milliseconds. Should it wait on something a dead worker
+    # left behind, the pool is abandoned instead of the run hanging.
+    stopper = threading.Thread(target=pool.terminate, name="gym-conform-pool-stop", daemon=True)
+    stopper.start()
+    stopper.join(_TERMINATE_SECONDS)
+    if stopper.is_alive():
+        watch.abandon()
 
 
 class _DeathWatch:
@@ -216,11 +227,15 @@ class _DeathWatch:
         # Taken as soon as the pool exists: a worker replaced before the first look would go unnoticed.
         self.pids: set[int] = {worker.pid for worker in getattr(pool, "_pool", ())}
 
-    def check(self) -> None:
-        """Raise `data.worker_died` once the pool has had more workers than it keeps (one was replaced)."""
+    def replaced(self) -> bool:
+        """Return whether the pool has had more workers than it keeps: one died and was replaced."""
         # `Pool._pool` (the live worker processes) is private, but has been there since Python 2.6.
         self.pids.update(worker.pid for worker in getattr(self.pool, "_pool", ()))
-        if len(self.pids) > self.processes:
+        return len(self.pids) > self.processes
+
+    def check(self) -> None:
+        """Raise `data.worker_died` once a worker died (its shard may be lost: the scan could never finish)."""
+        if self.replaced():
             self.abandon()
             raise DataError(
                 "a worker process scanning this file died (killed by a signal, or the system ran out of memory)",

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from gym_conform.checks import CheckFailed
-from gym_conform.checks.server_floors import check_floors, leaked_gold
+from gym_conform.checks.probes import probe_rows
+from gym_conform.checks.server_floors import check_floors, leaked_gold, trivial_answers
 from tests.checks import make_row
 from tests.checks.server_apps import app, context, isolated_imports, server_folder  # noqa: F401
 
@@ -64,6 +65,16 @@ def test_a_reference_answer_in_the_prompt_is_reported_at_the_row(tmp_path):
     folder = server_folder(tmp_path, rows=[leaky, *[make_row(n) for n in range(1, 5)]])
 
     assert codes_of(folder, tmp_path) == [("floors.gold_in_prompt", 1)]
+
+
+def test_fields_named_like_answers_are_not_copied():
+    (row,) = probe_rows([{**make_row(1), "outputs": ["A"], "expected_count": 3, "gold_label": "x", "id": 7}])
+    assert [policy for policy, _ in trivial_answers(row)] == [
+        "echo the prompt",
+        "copy the row field 'id'",
+        "always yes",
+        "always Yes",
+    ]
 
 
 def test_leaked_gold_needs_whole_words_of_three_characters():

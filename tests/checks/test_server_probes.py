@@ -146,6 +146,11 @@ def test_probes_are_built_from_the_row_and_the_other_rows():
     assert many[0].startswith("The answer is one of: -18, -17,") and ", 2, " in many[0]
 
 
+def test_all_options_puts_the_gold_option_in_the_middle():
+    (row,) = probe_rows([{"responses_create_params": {"input": "Pick:\nA) x\nB) y\nC) z\nD) w"}, "answer": "D"}])
+    assert PROBES["all_options"].build(row) == ["A D B C", "A\nD\nB\nC", "\\boxed{A} \\boxed{D} \\boxed{B} \\boxed{C}"]
+
+
 def test_option_letters_need_a_run_from_a():
     assert option_letters({}, "Pick one:\nA) red\nB) blue\n(C) green") == ("A", "B", "C")
     assert option_letters({}, "C. elegans is a worm.\nD. melanogaster is a fly.") == ()
