@@ -189,7 +189,7 @@ def source_line(location: Location, rootpath: Path) -> str | None:
 class NotCollected(pytest.Item):
     """Stands for a server folder's own tests when importing them here is not safe; fails with the reason."""
 
-    def __init__(self, *, reason: str, **kwargs) -> None:
+    def __init__(self, *, reason: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.reason = reason
 
@@ -197,7 +197,9 @@ class NotCollected(pytest.Item):
         """Fail with the reason the folder's tests were not collected."""
         raise NotCollectedError(self.reason)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
         """Show the reason alone, without a traceback."""
         if isinstance(excinfo.value, NotCollectedError):
             return str(excinfo.value)

@@ -37,7 +37,7 @@ def is_upstream_server_class(value: object) -> bool:
 class UpstreamServer(ResourcesServer):
     """A NeMo Gym server instance built from its config block, with the checks' introspection on top."""
 
-    upstream_class: ClassVar[type]
+    upstream_class: ClassVar[type[Any]]  # a NeMo Gym model class, known only at run time
     global_config: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: ResourcesServerConfig | None = None, **fields: Any) -> None:
@@ -45,7 +45,8 @@ class UpstreamServer(ResourcesServer):
         super().__init__(config, **fields)
         self.upstream = build_upstream(type(self).upstream_class, self.config, type(self).global_config)
 
-    async def verify(self, body: Any) -> Any:  # replaced per class by the upstream's own verify
+    # NeMo Gym's form verify(self, body), which the base class accepts too; replaced per class by the upstream's.
+    async def verify(self, body: Any) -> Any:  # type: ignore[override]
         """Unused: each adapter class takes the upstream's verify (for its annotations and location)."""
         raise NotImplementedError
 
@@ -72,7 +73,7 @@ class UpstreamServer(ResourcesServer):
         return model if isinstance(model, type) and issubclass(model, BaseModel) else BaseModel
 
 
-def adapter_for(upstream_class: type) -> type[UpstreamServer]:
+def adapter_for(upstream_class: type[Any]) -> type[UpstreamServer]:
     """Return an UpstreamServer class standing for `upstream_class` (its verify and seed_session as attributes)."""
     members = {
         "upstream_class": upstream_class,
@@ -81,12 +82,12 @@ def adapter_for(upstream_class: type) -> type[UpstreamServer]:
         "__module__": upstream_class.__module__,
         "__qualname__": upstream_class.__qualname__,
     }
-    adapter = type(upstream_class.__name__, (UpstreamServer,), members)
+    adapter: type[Any] = type(upstream_class.__name__, (UpstreamServer,), members)
     adapter.__abstractmethods__ = frozenset()
     return adapter
 
 
-def build_upstream(upstream_class: type, config: ResourcesServerConfig, global_config: dict[str, Any]) -> Any:
+def build_upstream(upstream_class: type[Any], config: ResourcesServerConfig, global_config: dict[str, Any]) -> Any:
     """Return `upstream_class(config=..., server_client=...)` built from our config block, as NeMo Gym does."""
     config_class = upstream_class.model_fields["config"].annotation
     fields = {key: value for key, value in config.model_dump().items() if key not in OWN_KEYS}
