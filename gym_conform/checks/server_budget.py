@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 
-from gym_conform.checks.base import CheckFailed, CheckSkipped
+from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.probes import boxed, probe_rows
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_probes import answer_response
-from gym_conform.checks.server_rows import verifiable_rows
+from gym_conform.checks.server_rows import verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, payload_line, response_dump, verify_reward
 from gym_conform.errors import Location, Problem
 from gym_conform.server import ServerClient
@@ -30,9 +30,7 @@ _HINT = (
 def check_verify_budget(ctx: FolderContext) -> None:
     """Fail for every example row whose verify() takes longer than the budget."""
     loaded = server_or_skip(ctx)
-    lines_rows = verifiable_rows(ctx, loaded)
-    if not lines_rows:
-        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    lines_rows = verifiable_rows_or_skip(ctx, loaded)
     client = client_of(ctx)
     bounds = reward_range(loaded)
     budget = ctx.settings.verify_budget

@@ -13,7 +13,7 @@ from gym_conform.agent.model import ReplayModel
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
-from gym_conform.checks.server_rows import verifiable_rows
+from gym_conform.checks.server_rows import verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, judged_reward, response_dump, response_json, verify_reward
 from gym_conform.core.responses import message_item
 from gym_conform.errors import GymConformError, Location, Problem
@@ -95,9 +95,7 @@ def check_contract_gold(ctx: FolderContext) -> None:
 
 
 def _rows_or_skip(ctx: FolderContext, loaded: LoadedServer) -> list[tuple[int, dict]]:
-    rows = verifiable_rows(ctx, loaded)
-    if not rows:
-        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    rows = verifiable_rows_or_skip(ctx, loaded)
     return rows
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import re
 
-from gym_conform.checks.base import CheckFailed, CheckSkipped
+from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.probes import GOLD_FIELDS, RCP, ProbeRow, probe_rows, row_golds
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_probes import answer_response
-from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows
+from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, payload_line, verify_reward
 from gym_conform.errors import Location, Problem
 
@@ -68,9 +68,7 @@ def leaked_gold(row: dict) -> str | None:
 def check_floors(ctx: FolderContext) -> None:
     """Fail for every row a trivial policy solves or whose reference answer stands in its prompt; note floors."""
     loaded = server_or_skip(ctx)
-    lines_rows = verifiable_rows(ctx, loaded)
-    if not lines_rows:
-        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    lines_rows = verifiable_rows_or_skip(ctx, loaded)
     client = client_of(ctx)
     bounds = reward_range(loaded)
     low, high = bounds

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from gym_conform.checks.base import CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.properties import Violation, run_property
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip, verify_location
-from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows
+from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows_or_skip
 from gym_conform.checks.server_session import RCP, VerifyFailed, payload_line, verify_reward
 from gym_conform.checks.strategies import ToolHints, responses
 from gym_conform.server import LoadedServer
@@ -58,9 +57,7 @@ def _strings(value: object) -> list[str]:
 def check_fuzz_verify(ctx: FolderContext) -> None:
     """Fail with the shrunk (row, response) for which verify errs, scores out of range, or is not reproducible."""
     loaded = server_or_skip(ctx)
-    lines_rows = verifiable_rows(ctx, loaded)
-    if not lines_rows:
-        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    lines_rows = verifiable_rows_or_skip(ctx, loaded)
     rows = [row for _, row in lines_rows]
     client = client_of(ctx)
     bounds = reward_range(loaded)

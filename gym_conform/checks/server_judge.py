@@ -21,7 +21,7 @@ from gym_conform.checks.context import FolderContext
 from gym_conform.checks.probes import boxed, probe_rows
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_probes import answer_response
-from gym_conform.checks.server_rows import verifiable_rows
+from gym_conform.checks.server_rows import verifiable_rows_or_skip
 from gym_conform.checks.server_session import RESPONSE, payload_line, row_only
 from gym_conform.core.responses import Response, make_response, message_item
 from gym_conform.errors import Location, Problem, ServerError
@@ -99,9 +99,7 @@ def check_judge_failures(ctx: FolderContext) -> None:
         raise CheckSkipped(
             f"the server has no `{JUDGE_ATTRIBUTE}` attribute, through which the check gives it a scripted judge"
         )
-    lines_rows = verifiable_rows(ctx, loaded)
-    if not lines_rows:
-        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    lines_rows = verifiable_rows_or_skip(ctx, loaded)
     low = reward_range(loaded)[0]
     shown = ctx.show(ctx.example_path)
     server = loaded.server

@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gym_conform.checks.base import CheckFailed, CheckSkipped
+from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.probes import PROBES, Probe, ProbeRow, probe_rows
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
-from gym_conform.checks.server_rows import verifiable_rows
+from gym_conform.checks.server_rows import verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, payload_line, response_json, verify_reward
 from gym_conform.core.responses import message_item
 from gym_conform.errors import Location, Problem
@@ -81,9 +81,7 @@ def active_probes(ctx: FolderContext) -> tuple[list[Probe], list[Problem]]:
 def check_reward_hacking(ctx: FolderContext) -> None:
     """Fail for every (row, probe) whose degenerate answer scores the highest reward, or does not repeat."""
     loaded = server_or_skip(ctx)
-    lines_rows = verifiable_rows(ctx, loaded)
-    if not lines_rows:
-        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    lines_rows = verifiable_rows_or_skip(ctx, loaded)
     probes, problems = active_probes(ctx)
     client = client_of(ctx)
     bounds = reward_range(loaded)

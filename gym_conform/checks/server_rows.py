@@ -93,6 +93,14 @@ def verifiable_rows(ctx: FolderContext, loaded: LoadedServer) -> list[tuple[int,
     ]
 
 
+def verifiable_rows_or_skip(ctx: FolderContext, loaded: LoadedServer) -> list[tuple[int, dict]]:
+    """`verifiable_rows`, or skip the check when there is none (the `row_fields` check says why)."""
+    rows = verifiable_rows(ctx, loaded)
+    if not rows:
+        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    return rows
+
+
 def check_row_fields(ctx: FolderContext) -> None:
     """Fail for every example row that lacks a field verify (or seed_session) requires, or has a wrong type."""
     loaded = server_or_skip(ctx)
@@ -154,9 +162,7 @@ def _seed_errors(model: type[BaseModel], row: dict) -> list[ErrorDetails]:
 def check_fuzz_rows(ctx: FolderContext) -> None:
     """Fail when a generated valid row is refused, or a row broken in one field is not rejected naming it."""
     loaded = server_or_skip(ctx)
-    rows = [row for _, row in verifiable_rows(ctx, loaded)]
-    if not rows:
-        raise CheckSkipped("no example row has the fields verify requires (see row_fields)")
+    rows = [row for _, row in verifiable_rows_or_skip(ctx, loaded)]
     client = client_of(ctx)
     model = loaded.server.verify_request_model()
     where = code_location(ctx, loaded, model, model.__name__)
