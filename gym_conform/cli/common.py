@@ -137,6 +137,10 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    if os.getpid() != _HANDLER_PID:
+        # A forked worker that has not yet installed its own handlers (it inherits this one): it owns no
+        # output, so it ends at once and quietly, as the default action would, and the parent reports.
+        os._exit(128 + signum)
     # Later signals are ignored while the first one unwinds: cleaning up takes milliseconds and must finish.
     for each in _STOP_SIGNALS:
         signal.signal(each, signal.SIG_IGN)
@@ -144,6 +148,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_HANDLER_PID = os.getpid()  # set again by `run` in the process that installs `_interrupt`
 
 
 def interrupted_message(signum: int, written: int) -> str:
@@ -167,6 +172,8 @@ def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = No
     args = [a for a in args if a != _TRACEBACK_FLAG]
     handlers = {}
     if threading.current_thread() is threading.main_thread():
+        global _HANDLER_PID
+        _HANDLER_PID = os.getpid()
         handlers = {each: signal.signal(each, _interrupt) for each in _STOP_SIGNALS}
     written = committed_outputs()
     try:
