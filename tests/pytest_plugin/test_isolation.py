@@ -17,7 +17,7 @@ from tests.pytest_plugin.conftest import match_lines
 CI = ("--gym-hypothesis-profile", "gym-conform-ci", "--gym-report", "report.json")
 FAST = ("--gym-startup-timeout", "8", "--gym-request-timeout", "3")
 SEGFAULT = "import ctypes; ctypes.string_at(0)"
-HANG = "while True:\n    pass"
+HANG = "while True: pass"  # one line: wherever the stack dump catches the loop, it names this line
 EATER = "hog = []\nwhile True:\n    hog.append(bytearray(50_000_000))"
 SERVER_CHECKS = ("import", "row_fields", "replay", "fuzz_rows", "fuzz_verify", "contract_empty", "contract_gold")
 BOXED = 'reward = 1.0 if text.strip() == "\\\\boxed{" + body.expected_answer + "}" else 0.0'
