@@ -259,15 +259,20 @@ def _load_includes(
     return [entry for entry, _, _ in queue], [loaded[node] for node in order]
 
 
+def _entry_location(source: Source | None, key_path: KeyPath) -> Location:
+    """Where a `config_paths` entry was written: its file and line (none for the command line's own source)."""
+    if source is None:
+        return Location(None, None, dotted_path(key_path))
+    return Location(source.label, source.lines.get(key_path), dotted_path(key_path))
+
+
 def _not_regular(path: Path, written_in: Source | None, key_path: KeyPath) -> ConfigError:
     """Build the error for a config_paths entry that names a directory, FIFO, socket or device (never opened)."""
     error = not_regular(display_path(path), "this config path", file_kind(path) or "special file")
-    label = written_in.label if written_in is not None else None
-    line = written_in.lines.get(key_path) if written_in is not None else None
     return ConfigError(
         f"{display_path(path)}: {error.message}",
         code=error.code,
-        location=Location(label, line, dotted_path(key_path)),
+        location=_entry_location(written_in, key_path),
         hint=error.hint,
     )
 
@@ -288,12 +293,10 @@ def _include_cycle(chain: list[Path], entry: tuple[str, Source | None, KeyPath])
     """Build the error for a `config_paths` entry that includes one of its own includers (or itself)."""
     written, source, key_path = entry
     steps = " -> ".join(display_path(path) for path in [*chain, chain[0]])
-    label = source.label if source is not None else None
-    line = source.lines.get(key_path) if source is not None else None
     return ConfigError(
         f"config_paths entry '{written}' makes an include cycle: {steps}",
         code="config.include_cycle",
-        location=Location(label, line, dotted_path(key_path)),
+        location=_entry_location(source, key_path),
         hint="A config cannot include itself, directly or through the configs it includes: remove this entry "
         "(NeMo Gym skips the repeated include with a warning, so the cycle only hides which file wins).",
     )
@@ -315,12 +318,10 @@ def _not_found(entry: str, written_in: Source | None, key_path: KeyPath, roots: 
     hint = "Check the spelling; relative paths are looked up in NEMO_GYM_EXTRA_ROOTS, cwd, then the install root."
     if suggestions:
         hint = "Did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
-    label = written_in.label if written_in is not None else None
-    line = written_in.lines.get(key_path) if written_in is not None else None
     return ConfigError(
         f"config_paths entry '{entry}' was not found. Looked in:\n{listing}",
         code="config.not_found",
-        location=Location(label, line, dotted_path(key_path)),
+        location=_entry_location(written_in, key_path),
         hint=hint,
     )
 
