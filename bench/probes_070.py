@@ -17,6 +17,7 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import os
 import shutil
 import signal
 import sys
@@ -135,7 +136,10 @@ def main() -> None:
     del sys.argv[1:]  # some servers parse the command line (Hydra) when imported
     args.out.parent.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGALRM, _too_slow)
+    args.out, args.tree = args.out.resolve(), args.tree.resolve()
     with tempfile.TemporaryDirectory() as scratch, args.out.open("w") as out:
+        # Some servers run Hydra when imported, which writes outputs/ into the working directory: keep it scratch.
+        os.chdir(scratch)
         for name in args.servers:
             signal.alarm(SECONDS_PER_SERVER)
             try:
