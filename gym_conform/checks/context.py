@@ -65,6 +65,8 @@ class CheckSettings:
     server_mode: str = "in-process"
     # Base URL of an already running server to check (--gym-server-url); None: the checks serve the folder's app.
     server_url: str | None = None
+    # Answer a NeMo Gym server's judge model with the scripted stand-in (server/judge_standin.py) over loopback.
+    judge_standin: bool = False
     strict: bool = False
     update_expected: bool = False
     waivers: list[Waiver] = field(default_factory=list)
@@ -450,12 +452,23 @@ class FolderContext:
         from gym_conform.server.loader import load_server_facts, load_server_folder
 
         try:
-            return load_server_folder(self.folder, choose=True)
+            return load_server_folder(
+                self.folder, choose=True, judge_standin=self._judge_standin if self.settings.judge_standin else None
+            )
         except GymConformError:
             if self.settings.server_url is None:
                 raise
             # A running server is checked over HTTP: its config is enough when its code does not import here.
             return load_server_facts(self.folder)
+
+    def _judge_standin(self) -> tuple[str, dict]:
+        """Start the scripted judge stand-in for this folder's server (stopped with the context)."""
+        from gym_conform.server.judge_standin import JudgeStandIn
+
+        standin = JudgeStandIn()
+        url = standin.start()
+        self.add_cleanup(standin.close)
+        return url, standin.config_entry()
 
     def run_async(self, coro: Awaitable[T]) -> T:
         """Run a coroutine to completion on this folder's event loop (one loop per folder, kept until close)."""

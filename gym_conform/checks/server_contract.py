@@ -12,7 +12,7 @@ from gym_conform.agent.loop import run_rollout
 from gym_conform.agent.model import ReplayModel
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
+from gym_conform.checks.server_import import client_of, reward_range, server_or_skip, skip_if_judged_by_standin
 from gym_conform.checks.server_rows import verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, judged_reward, response_dump, response_json, verify_reward
 from gym_conform.core.responses import message_item
@@ -52,6 +52,7 @@ def check_contract_empty(ctx: FolderContext) -> None:
 def check_contract_gold(ctx: FolderContext) -> None:
     """Fail for every example row whose gold response (from `gold_response`) does not score the highest reward."""
     loaded = server_or_skip(ctx)
+    skip_if_judged_by_standin(loaded, "a gold answer scoring the maximum")
     rows = _rows_or_skip(ctx, loaded)
     client = client_of(ctx)
     bounds = reward_range(loaded)

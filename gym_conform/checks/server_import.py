@@ -114,6 +114,16 @@ def skip_if_needs_outside_help(ctx: FolderContext, loaded: LoadedServer) -> None
         raise CheckSkipped("the server needs " + "; and ".join(loaded.needs))
 
 
+def skip_if_judged_by_standin(loaded: LoadedServer, what: str) -> None:
+    """Skip a check whose verdict is the judge's when the scripted stand-in answers the server's judge."""
+    if loaded.standin_judges:
+        names = ", ".join(repr(name) for name in loaded.standin_judges)
+        raise CheckSkipped(
+            f"{what} depends on the verdicts of the judge model server {names}, which the scripted stand-in "
+            "answers here (--gym-judge-standin): run against that judge model for this check"
+        )
+
+
 def fresh_server(loaded: LoadedServer) -> ResourcesServer:
     """Return a new instance of the loaded server's class, built from the same config (no shared state)."""
     with watched(STARTUP, f"{type(loaded.server).__name__}(config)", path=loaded.app_path):

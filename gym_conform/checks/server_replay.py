@@ -13,7 +13,7 @@ from gym_conform.agent.replay import ReplayOutcome, replay_rollouts
 from gym_conform.agent.rollouts import RolloutRecord, read_rollouts
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.server_import import client_of, server_or_skip
+from gym_conform.checks.server_import import client_of, server_or_skip, skip_if_judged_by_standin
 from gym_conform.errors import Location, Problem, ProblemsFound
 
 REPLAY_HINT = (
@@ -25,6 +25,7 @@ REPLAY_HINT = (
 def check_replay(ctx: FolderContext) -> None:
     """Fail for every recorded rollout whose replayed reward differs from the recorded one, or that fails."""
     loaded = server_or_skip(ctx)
+    skip_if_judged_by_standin(loaded, "replaying recorded rewards")
     path = ctx.rollouts_path
     shown = ctx.show(path)
     if not path.is_file():

@@ -28,6 +28,7 @@ from gym_conform.checks.server_import import (
     fresh_server,
     reward_range,
     server_or_skip,
+    skip_if_judged_by_standin,
     skip_if_needs_outside_help,
 )
 from gym_conform.checks.server_session import RESPONSE, VerifyFailed, row_only, verify_reward
@@ -112,6 +113,7 @@ def reward_contract(ctx: FolderContext, loaded: LoadedServer) -> RewardContract:
 def check_verifier_cases(ctx: FolderContext) -> None:
     """Fail for every invalid or failing case of tests/verifier_cases.jsonl, each named with its line."""
     loaded = server_or_skip(ctx)
+    skip_if_judged_by_standin(loaded, "the verifier cases' expected rewards")
     skip_if_needs_outside_help(ctx, loaded)
     path = ctx.folder.joinpath(*CASES_FILE)
     shown = ctx.show(path)

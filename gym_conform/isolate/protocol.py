@@ -88,6 +88,7 @@ def settings_to_json(settings: CheckSettings) -> dict[str, Any]:
         "verify_budget": settings.verify_budget,
         "request_timeout": settings.request_timeout,
         "server_url": settings.server_url,
+        "judge_standin": settings.judge_standin,
         "strict": settings.strict,
         "update_expected": settings.update_expected,
         "waivers": [
@@ -108,6 +109,7 @@ def settings_from_json(data: dict[str, Any]) -> CheckSettings:
         request_timeout=float(data["request_timeout"]),
         server_mode="child",
         server_url=data.get("server_url"),
+        judge_standin=bool(data.get("judge_standin")),
         strict=bool(data.get("strict")),
         update_expected=bool(data.get("update_expected")),
         waivers=[Waiver(**entry) for entry in data.get("waivers") or []],

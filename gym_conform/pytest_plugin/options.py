@@ -136,6 +136,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gym_verify_budget", default="", help="Slowest verify() call allowed per server, in seconds.")
     for name, text in {**SERVER_INI, **LIVE_INI}.items():
         parser.addini(name, default="", help=text)
+    parser.addini("gym_judge_standin", type="bool", default=False, help="Answer judge models with the stand-in.")
 
 
 # Kept in step with gym_conform.isolate.host (a test compares them): importing it here would load the engine.
@@ -171,6 +172,15 @@ def add_server_options(group: pytest.OptionGroup) -> None:
         help="Check the server already running at URL (e.g. started by NeMo Gym's `gym env start`): every request "
         "goes there and nothing is started; its folder (give it as the path) supplies the config and data, and "
         "its app.py, when it imports here, the request models. Ini: gym_server_url.",
+    )
+    group.addoption(
+        "--gym-judge-standin",
+        dest="gym_judge_standin",
+        action="store_true",
+        default=None,
+        help="Answer the judge model a NeMo Gym server's config names (an OpenAI-compatible endpoint) with a "
+        "scripted stand-in on loopback that gives no verdict, so its contract and fuzz checks run; replay, "
+        "verifier_cases and contract_gold then skip (the stand-in is no judge). Ini: gym_judge_standin.",
     )
     group.addoption(
         "--gym-startup-timeout",

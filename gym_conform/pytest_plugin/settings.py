@@ -95,6 +95,7 @@ def read_options(config: pytest.Config) -> GymOptions:
         max_examples=max_examples,
         request_timeout=_seconds(config, "gym_request_timeout", "--gym-request-timeout", DEFAULT_REQUEST_TIMEOUT_S),
         server_url=_server_url(config),
+        judge_standin=bool(config.getoption("gym_judge_standin") or config.getini("gym_judge_standin")),
     )
     if budget is not None:
         settings.verify_budget = budget

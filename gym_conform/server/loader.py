@@ -12,6 +12,7 @@ import re
 import sys
 import traceback
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,22 @@ class LoadedServer:
     needs: list[str] = field(default_factory=list)
     # What the loader chose or left aside (one of several instances), for the import check's notes.
     notes: list[str] = field(default_factory=list)
+    # The model servers (judges) a scripted stand-in answers: checks whose verdict is the judge's skip.
+    standin_judges: list[str] = field(default_factory=list)
 
 
-def load_server_folder(folder: Path, *, config_file: Path | None = None, choose: bool = False) -> LoadedServer:
+def load_server_folder(
+    folder: Path,
+    *,
+    config_file: Path | None = None,
+    choose: bool = False,
+    judge_standin: Callable[[], tuple[str, dict]] | None = None,
+) -> LoadedServer:
     """Load `folder`'s single resources-server instance from its configs, import its app and build it.
 
     With `choose`, several different instances (one per config file) narrow to the primary config's, noted.
+    `judge_standin`, called only when a NeMo Gym server's block names a model server, returns a stand-in's URL
+    and model-server block: each such name then resolves to it.
     Every failure is a `ServerError` (or `ProblemsFound`) with the file, line and a hint; nothing is printed.
     """
     folder = Path(folder).resolve()
@@ -89,6 +100,14 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None, choose:
     if issubclass(server_class, UpstreamServer):
         # NeMo Gym's ServerClient carries the merged config (other servers' addresses, shared keys).
         server_class.global_config = cfg.data
+        standins = judged_names(instance.fields) if judge_standin is not None else []
+        if standins and judge_standin is not None:
+            url, entry = judge_standin()
+            server_class.global_config = {**cfg.data, **dict.fromkeys(standins, entry)}
+            found.notes.append(
+                f"the judge model server(s) {', '.join(repr(n) for n in standins)} answered by the scripted stand-in "
+                f"at {url} (--gym-judge-standin): checks whose verdict is the judge's skip"
+            )
     config = _build_config(server_class, instance, cfg)
     try:
         with watched(STARTUP, f"{server_class.__name__}(config)", path=app_path):
@@ -102,6 +121,9 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None, choose:
             hint="fix __init__ (or a missing verify()) so the class can be built from its config",
         ) from None
     needs = outside_needs(instance.fields) if isinstance(server, UpstreamServer) else []
+    judged = judged_names(instance.fields) if judge_standin is not None and isinstance(server, UpstreamServer) else []
+    if judged:
+        needs = []
     return LoadedServer(
         folder,
         instance.name,
@@ -113,6 +135,7 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None, choose:
         instances,
         needs,
         found.notes,
+        judged,
     )
 
 
@@ -155,6 +178,17 @@ def _raise_if_outside(error: BaseException, app_path: Path) -> None:
 _MODEL_SERVERS = "responses_api_models"
 # Config keys that switch a judge off; a server configured so does not call its model server.
 _JUDGE_SWITCHES = ("should_use_judge", "use_judge")
+
+
+def judged_names(fields: dict) -> list[str]:
+    """Return the model-server names a server's config block references (placeholders too), unless switched off."""
+    if any(fields.get(switch) is False for switch in _JUDGE_SWITCHES):
+        return []
+    return [
+        str(value["name"])
+        for value in fields.values()
+        if isinstance(value, dict) and value.get("type") == _MODEL_SERVERS and value.get("name")
+    ]
 
 
 def outside_needs(fields: dict) -> list[str]:

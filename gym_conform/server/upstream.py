@@ -9,6 +9,8 @@ checks see NeMo Gym's app exactly, and its request models, verify and seed_sessi
 from __future__ import annotations
 
 import inspect
+import json
+import os
 import typing
 from typing import Any, ClassVar
 
@@ -22,6 +24,8 @@ UPSTREAM_BASE = ("nemo_gym.base_resources_server", "SimpleResourcesServer")
 UPSTREAM_ROUTES = frozenset({"close_session", "aggregate_metrics", "reverify_mode"})
 # Our own config keys, which NeMo Gym's config models do not know.
 OWN_KEYS = frozenset({"reward_range", "stochastic"})
+# NeMo Gym's NEMO_GYM_CONFIG_DICT_ENV_VAR_NAME (nemo_gym.global_config), which a child server reads its config from.
+CONFIG_DICT_ENV = "NEMO_GYM_CONFIG_DICT"
 # Where the server thinks it runs: never listened on (the checks call the app in-process).
 _LOOPBACK = {"host": "127.0.0.1", "port": 0}
 
@@ -105,6 +109,11 @@ def _server_client(global_config: dict[str, Any]) -> Any:
     """Return NeMo Gym's ServerClient over the merged config; the head server is never contacted in-process."""
     from nemo_gym.server_utils import BaseServerConfig, ServerClient
     from omegaconf import OmegaConf
+
+    # NeMo Gym's launcher hands each server process the merged config in this variable; without it, the first
+    # outgoing request (a judge call builds NeMo Gym's shared aiohttp client) parses sys.argv with Hydra, which
+    # exits the process. The first server built in a process sets it (child mode: one server per process).
+    os.environ.setdefault(CONFIG_DICT_ENV, json.dumps(global_config, default=str))
 
     return ServerClient(
         head_server_config=BaseServerConfig(**_LOOPBACK), global_config_dict=OmegaConf.create(global_config)

@@ -23,6 +23,7 @@ def test_every_setting_a_check_reads_survives_the_trip_to_the_worker() -> None:
         verify_budget=0.25,
         request_timeout=4.5,
         server_url="http://127.0.0.1:9",
+        judge_standin=True,
         strict=True,
         update_expected=True,
         waivers=[Waiver(folder="a", check="license", code=None, reason="why", source="pytest.ini")],

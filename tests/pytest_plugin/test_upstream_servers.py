@@ -132,6 +132,30 @@ def test_a_server_whose_config_points_at_a_judge_model_skips_what_calls_verify_a
         assert reason.startswith("the server needs the model server 'policy_model' (`judge_model_server`"), reason
 
 
+JUDGED_APP = FAKE_APP.replace(
+    "        reward = 1.0 if",
+    """        judged = await self.server_client.post(
+            server_name=self.config.judge_model_server["name"], url_path="/v1/responses", json={"input": texts}
+        )
+        verdict = judged.json()["output"][0]["content"][0]["text"]
+        reward = 0.0 if "CORRECT" not in verdict else 1.0 if""",
+)
+
+
+def test_with_the_judge_standin_a_judged_server_runs_its_contract_and_fuzz_checks(repo):
+    upstream_server(repo, JUDGED_APP, config_lines=JUDGE)
+
+    result = repo.run(*CI, "--gym-judge-standin", subprocess=True)
+
+    checks = checks_of(repo)
+    ran = ("import", "fuzz_rows", "fuzz_verify", "contract_empty")
+    assert {c: checks[c]["outcome"] for c in ran} == dict.fromkeys(ran, "passed"), result.stdout.str()
+    assert "'policy_model' answered by the scripted stand-in at http://127.0.0.1:" in checks["import"]["notes"][0]
+    for check_id in ("replay", "contract_gold"):
+        reason = checks[check_id]["skip_reason"]
+        assert "the judge model server 'policy_model', which the scripted stand-in answers" in reason, reason
+
+
 def test_a_missing_package_the_server_declares_skips_import_with_how_to_install_it(repo):
     folder = upstream_server(repo, "import no_such_package_for_gym_conform\n" + FAKE_APP)
     (folder / "requirements.txt").write_text("no-such-package-for-gym-conform\n")
