@@ -82,10 +82,11 @@ def footer_lines(book: ResultBook, level: Level) -> list[str]:
             f"Each failure above names the file, line and fix; rerun one server with `pytest {failing[0]}`, "
             "one check with `-k <check id>`."
         )
-    gated = [record for record in records if Level.parse(record.level) > level]
-    if gated:
+    above = {name: count for name, count in book.not_collected(level).items() if count}
+    if above:
+        counted = ", ".join(f"{count:,} {name}" for name, count in above.items())
         lines.append(
-            f"{len(gated)} check(s) above --gym-level {level.label} were skipped; "
+            f"{sum(above.values()):,} check(s) above --gym-level {level.label} not collected ({counted}); "
             "run at a higher level to include them."
         )
     for waiver in book.waivers:
