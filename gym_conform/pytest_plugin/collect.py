@@ -64,6 +64,7 @@ def check_items(collector: pytest.Collector) -> Iterator[CheckItem]:
         collector.path, options.settings, root=collector.config.rootpath, display=collector.nodeid or "."
     )
     collector.stash[CONTEXT] = context
+    gym_session(collector.config).book.collected_folders.add(context.display)
     worker = _worker(collector, context) if options.isolated and options.settings.level >= Level.SERVER else None
     for check in REGISTRY:
         if check.level > options.settings.level:

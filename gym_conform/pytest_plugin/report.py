@@ -134,6 +134,9 @@ class ResultBook:
         self.written_to: Path | None = None
         self.html_written_to: Path | None = None
         self.changed: dict[str, object] | None = None  # --gym-changed-since: what was selected and why
+        # Folders this process collected, even when -k/-m deselected all their items (the xdist controller
+        # collects none: there the folders come from the reports).
+        self.collected_folders: set[str] = set()
         # Copies counted from the reports alone: the checks' own copies live in whichever process ran them.
         self.waivers: list[Waiver] = [replace(waiver, matched=0, checked=False) for waiver in waivers]
 
@@ -194,7 +197,7 @@ class ResultBook:
         """Return, per level above `level`, how many checks of the reported folders got no item (see check_items)."""
         from gym_conform.checks import REGISTRY
 
-        folders = len(self.by_folder())
+        folders = len(self.collected_folders | set(self.by_folder()))
         above = [check.level for check in REGISTRY if check.level > level]
         return {higher.label: folders * above.count(higher) for higher in Level if higher > level}
 
