@@ -17,6 +17,7 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import os
 import shutil
 import signal
 import sys
@@ -57,6 +58,9 @@ def build(tree: Path, scratch: Path, name: str) -> Any:
     for _ in range(5):
         spec = importlib.util.spec_from_file_location(f"ng070_{name}_app", folder / "app.py")
         module = importlib.util.module_from_spec(spec)
+        # Registered before it runs, as an import does: pydantic and FastAPI resolve the string annotations of
+        # `from __future__ import annotations` modules through sys.modules (else every verify body fails).
+        sys.modules[spec.name] = module
         try:
             spec.loader.exec_module(module)
             break
@@ -132,7 +136,10 @@ def main() -> None:
     del sys.argv[1:]  # some servers parse the command line (Hydra) when imported
     args.out.parent.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGALRM, _too_slow)
+    args.out, args.tree = args.out.resolve(), args.tree.resolve()
     with tempfile.TemporaryDirectory() as scratch, args.out.open("w") as out:
+        # Some servers run Hydra when imported, which writes outputs/ into the working directory: keep it scratch.
+        os.chdir(scratch)
         for name in args.servers:
             signal.alarm(SECONDS_PER_SERVER)
             try:

@@ -25,6 +25,7 @@ STRICT_CODES: dict[str, str] = {
     "data.train_overlap_example": "NeMo Gym does not compare example and train rows",
     "data.train_overlap_validation": "NeMo Gym does not compare validation and train rows",
     "license.readme_mismatch": "NeMo Gym does not compare the YAML license with the README's",
+    "license.card_mismatch": "NeMo Gym does not read a Hub dataset's card",
     "manifest.missing": "only catalog entries published with `gym env publish` need a manifest.yaml",
 }
 

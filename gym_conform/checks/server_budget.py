@@ -1,9 +1,10 @@
 """The `verify_budget` check: no verify() call on an example row takes longer than the budget (default 3 s).
 
 Each example row is verified twice through the server's HTTP contract (its gold response when the server
-builds one, and a wrong boxed answer), each call timed; one untimed call first absorbs start-up work (worker
-processes, caches). A call slower than `--gym-verify-budget` (ini `gym_verify_budget`) fails with the figure
-measured, the row and the request (a passing run's times are the report's, per check and server).
+builds one, else its recorded example rollout's response; and a wrong boxed answer), each call timed; one
+untimed call first absorbs start-up work (worker processes, caches). A call slower than `--gym-verify-budget`
+(ini `gym_verify_budget`) fails with the figure measured, the row and the request (a passing run's times
+are the report's, per check and server).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from gym_conform.checks.context import FolderContext
 from gym_conform.checks.probes import boxed, probe_rows
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_probes import answer_response
+from gym_conform.checks.server_references import gold_responses, recorded_responses
 from gym_conform.checks.server_rows import verifiable_rows_or_skip
-from gym_conform.checks.server_session import VerifyFailed, payload_line, response_dump, verify_reward
+from gym_conform.checks.server_session import VerifyFailed, payload_line, verify_reward
 from gym_conform.errors import Location, Problem
 from gym_conform.server import ServerClient
 
@@ -35,17 +37,14 @@ def check_verify_budget(ctx: FolderContext) -> None:
     bounds = reward_range(loaded)
     budget = ctx.settings.verify_budget
     shown = ctx.show(ctx.example_path)
+    # The right answer is often the slow one (its code runs, its tool calls replay): the gold response, else
+    # the row's recorded rollout (a NeMo Gym server has no gold hook), then a wrong answer.
+    references = gold_responses(loaded, lines_rows) or recorded_responses(ctx, lines_rows)
     calls = []
     for (line, row), probe_row in zip(lines_rows, probe_rows([row for _, row in lines_rows]), strict=True):
-        responses = [answer_response(boxed(probe_row.wrong or "0"))]
-        try:
-            gold = loaded.server.gold_response(row)
-        except Exception:
-            gold = None  # contract_gold reports a gold_response that raises
-        if gold is not None:
-            responses.insert(0, response_dump(gold))
-        for response in responses:
-            calls.append((line, row, response))
+        if line in references:
+            calls.append((line, row, references[line]))
+        calls.append((line, row, answer_response(boxed(probe_row.wrong or "0"))))
     _timed(ctx, client, *calls[0][1:], bounds)  # start-up work (worker pools, lazy imports) is not the budget's
     slowest = (0.0, 0)
     problems: list[Problem] = []

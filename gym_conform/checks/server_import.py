@@ -82,7 +82,7 @@ def server_or_skip(ctx: FolderContext) -> LoadedServer:
 def client_of(ctx: FolderContext) -> ServerClient:
     """Return an in-process client of the folder's server, made once and closed with the context."""
     loaded = server_or_skip(ctx)
-    skip_if_needs_outside_help(loaded)
+    skip_if_needs_outside_help(ctx, loaded)
     client = _CLIENTS.get(ctx)
     if client is None:
         client = new_client(ctx, loaded)
@@ -98,9 +98,12 @@ def new_client(ctx: FolderContext, loaded: LoadedServer, server: ResourcesServer
     return ServerClient.in_process(server or loaded.server, timeout=ctx.settings.request_timeout)
 
 
-def skip_if_needs_outside_help(loaded: LoadedServer) -> None:
-    """Skip a check that calls the server when its verify needs something that does not run here (a judge)."""
-    if loaded.needs:
+def skip_if_needs_outside_help(ctx: FolderContext, loaded: LoadedServer) -> None:
+    """Skip a check that calls the server when its verify needs something that does not run here (a judge).
+
+    A server reached at --gym-server-url was started with what it needs (its judge model server), so nothing skips.
+    """
+    if loaded.needs and ctx.settings.server_url is None:
         raise CheckSkipped("the server needs " + "; and ".join(loaded.needs))
 
 

@@ -1,11 +1,11 @@
 """The `session_isolation` check: a row's reward and tool results do not depend on the other sessions open at once.
 
-Each example row is played with its gold response (seed_session, the response's tool calls, verify) alone,
-twice, in fresh sessions: that is its reference (tool results that differ between the two runs are not
-compared). Then every ordered pair of rows is played interleaved (seed A, seed B, A's tools, B's tools,
-verify A, verify B) and all rows are played concurrently; a reward or tool result that differs from the
-reference means state leaks between sessions (a module-level dict, a global, an object not keyed by the
-session id), and the failure names both rows.
+Each example row is played with its gold response, or else the response of its recorded example rollout
+(seed_session, the response's tool calls, verify) alone, twice, in fresh sessions: that is its reference
+(tool results that differ between the two runs are not compared). Then every ordered pair of rows is
+played interleaved (seed A, seed B, A's tools, B's tools, verify A, verify B) and all rows are played
+concurrently; a reward or tool result that differs from the reference means state leaks between sessions (a
+module-level dict, a global, an object not keyed by the session id), and the failure names both rows.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
+from gym_conform.checks.server_references import reference_responses
 from gym_conform.checks.server_rows import verifiable_rows
-from gym_conform.checks.server_session import RESPONSE, VerifyFailed, judged_reward, response_dump, row_only
+from gym_conform.checks.server_session import RESPONSE, VerifyFailed, judged_reward, row_only
 from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import ServerClient
 
@@ -99,17 +100,12 @@ async def interleaved(plays: list[Play]) -> list[Outcome]:
 def check_session_isolation(ctx: FolderContext) -> None:
     """Fail for every pair of rows whose interleaved or concurrent play changes a reward or a tool result."""
     loaded = server_or_skip(ctx)
-    lines_rows = verifiable_rows(ctx, loaded)
-    golds = []
-    for line, row in lines_rows:
-        try:
-            gold = loaded.server.gold_response(row)
-        except Exception:
-            gold = None  # contract_gold reports a gold_response that raises
-        if gold is not None:
-            golds.append((line, row, response_dump(gold)))
+    golds, source = reference_responses(ctx, loaded, verifiable_rows(ctx, loaded))
     if len(golds) < 2:
-        raise CheckSkipped("session isolation needs gold responses (gold_response) for at least two example rows")
+        raise CheckSkipped(
+            "session isolation needs responses to play for at least two example rows: gold responses "
+            f"(gold_response) or recorded rollouts ({ctx.show(ctx.rollouts_path)}) of different rows"
+        )
     client = client_of(ctx)
     bounds = reward_range(loaded)
     shown = ctx.show(ctx.example_path)
@@ -122,7 +118,7 @@ def check_session_isolation(ctx: FolderContext) -> None:
         first = [ctx.run_async(play(i).whole()) for i in range(len(golds))]
         second = [ctx.run_async(play(i).whole()) for i in range(len(golds))]
     except ServerError as error:
-        raise CheckSkipped(f"a gold response cannot be played alone: {error.message} (see contract_gold)") from None
+        raise CheckSkipped(f"a {source} cannot be played alone: {error.message} (see contract_gold, replay)") from None
     # Tool results that differ between two runs alone (ids, clocks) carry no isolation signal.
     steady = [a.tools == b.tools for a, b in zip(first, second, strict=True)]
     alone = [Outcome(a.reward if a.reward == b.reward else None, a.tools) for a, b in zip(first, second, strict=True)]

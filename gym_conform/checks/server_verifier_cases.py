@@ -112,7 +112,7 @@ def reward_contract(ctx: FolderContext, loaded: LoadedServer) -> RewardContract:
 def check_verifier_cases(ctx: FolderContext) -> None:
     """Fail for every invalid or failing case of tests/verifier_cases.jsonl, each named with its line."""
     loaded = server_or_skip(ctx)
-    skip_if_needs_outside_help(loaded)
+    skip_if_needs_outside_help(ctx, loaded)
     path = ctx.folder.joinpath(*CASES_FILE)
     shown = ctx.show(path)
     if not path.is_file():

@@ -3,8 +3,10 @@ and a dataset license in the YAML that the README's licensing section contradict
 
 Both read files only (static level) and go beyond NeMo Gym's own rules (reported with `--gym-strict`).
 Prompts are compared exactly (the same `responses_create_params`) and normalized (the prompt's texts with
-whitespace collapsed and case folded), across every dataset the folder's configs declare. A dataset card on
-the Hub is not read: the static level makes no network call.
+whitespace collapsed and case folded), across every dataset the folder's configs declare. A train or
+validation dataset with a Hugging Face source has its YAML license compared with the repo's dataset card too,
+the copy in the local Hub cache only (the static level makes no network call; `ng_prepare_data
++should_download=true` caches the card of every dataset it downloads); an uncached card is noted, not fetched.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from gym_conform.checks.context import DatasetEntry, FolderContext
 from gym_conform.checks.probes import prompt_text
 from gym_conform.checks.static_data import fingerprint, validation_files
 from gym_conform.checks.static_readme import SECTIONS, headings
+from gym_conform.core.dataset_card import hub_repo
 from gym_conform.core.jsonl import iter_jsonl_lines
 from gym_conform.core.licenses import VALID_LICENSES, license_spellings, suggest_license
 from gym_conform.errors import GymConformError, Location, Problem
@@ -189,4 +192,45 @@ def license_readme_problems(ctx: FolderContext) -> list[Problem]:
         message = f"the {entry.type} dataset is licensed {license_value!r} here, but {shown} says `Data: {value}`"
         hint = "make the YAML license and the README's licensing section agree (the dataset card's too)"
         problems.append(Problem("license.readme_mismatch", message, location, hint))
+    return problems
+
+
+def license_card_problems(ctx: FolderContext) -> list[Problem]:
+    """Return every train/validation dataset whose YAML license its cached Hub dataset card contradicts.
+
+    Only the Hub cache is read; each dataset whose card is not cached gets a note saying it was not compared.
+    """
+    try:
+        entries = _all_entries(ctx)
+    except GymConformError:
+        return []
+    sourced = [
+        (entry, repo_id, license_value)
+        for entry in entries
+        if entry.type in _LICENSED_TYPES
+        and (repo_id := hub_repo(entry.model)) is not None
+        and isinstance(license_value := getattr(entry.model, "license", None), str)
+    ]
+    if not sourced:
+        return []
+    # Imported only here: huggingface_hub costs a static run ~0.3 s, and most folders have no hub dataset.
+    from gym_conform.hub.cards import cached_card, card_problem
+    from gym_conform.hub.download import hub_cache_dir
+
+    problems = []
+    for entry, repo_id, license_value in sourced:
+        name = getattr(entry.model, "name", "?")
+        card = cached_card(repo_id)
+        if card is None:
+            ctx.note(
+                f"the dataset card of {repo_id} ({entry.type} dataset {name!r}) is not in the local "
+                f"Hub cache ({hub_cache_dir()}), so its license was not compared with the YAML's (no network at "
+                "the static level; `ng_prepare_data ... +mode=train_preparation +should_download=true` caches it)"
+            )
+            continue
+        where = ctx.load_config_file(entry.config_file).locate((*entry.key_path, "license"))
+        location = Location(ctx.show(Path(where.path)) if where.path else None, where.line, "license")
+        problem = card_problem(repo_id, card, license_value, entry.type or "", location)
+        if problem is not None:
+            problems.append(problem)
     return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.static_config import is_license_problem
-from gym_conform.checks.static_hygiene import license_readme_problems
+from gym_conform.checks.static_hygiene import license_card_problems, license_readme_problems
 from gym_conform.errors import GymConformError, Problem
 
 
@@ -14,7 +14,8 @@ def check_license(ctx: FolderContext) -> None:
 
     The problems are exactly those the config schema raises (codes `license.*`); a near miss names the valid
     string. A config that does not load cannot be checked, so its load problems fail this check too. With
-    `--gym-strict`, a train/validation license that the README's licensing section contradicts fails too.
+    `--gym-strict`, a train/validation license that the README's licensing section, or the cached Hub dataset
+    card of its source, contradicts fails too.
     """
     problems: list[Problem] = []
     for path in ctx.config_files or [ctx.primary_config_file]:
@@ -24,6 +25,9 @@ def check_license(ctx: FolderContext) -> None:
             problems += error.problems
     # Beyond NeMo Gym's rules (a strict finding): the YAML license against the README's `Data:` line.
     problems += license_readme_problems(ctx)
+    if ctx.settings.strict:
+        # Only with --gym-strict, where it is reported: it imports huggingface_hub, a cost every static run pays.
+        problems += license_card_problems(ctx)
     if problems:
         problems = list(dict.fromkeys(problems))
         raise CheckFailed(problems, summary=f"{len(problems)} dataset license problem(s) in {ctx.display}/configs")

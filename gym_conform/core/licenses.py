@@ -80,6 +80,8 @@ def _build_aliases() -> dict[str, str]:
 
 
 _ALIASES = _build_aliases()
+# Accepted strings that name the same license.
+_SAME = {"CC BY-SA 4.0": "Creative Commons Attribution-ShareAlike 4.0 International"}
 
 
 def suggest_license(value: str) -> str | None:
@@ -95,6 +97,15 @@ def suggest_license(value: str) -> str | None:
         return _ALIASES[key]
     close = difflib.get_close_matches(key, list(_ALIASES), n=1, cutoff=0.75)
     return _ALIASES[close[0]] if close else None
+
+
+def license_of_spelling(value: str) -> str | None:
+    """Return the accepted string `value` spells exactly (an SPDX or Hub id, a long name), never a near miss.
+
+    The two accepted spellings of CC BY-SA 4.0 give the same string, so either compares equal to the other.
+    """
+    valid = value if value in VALID_LICENSES else _ALIASES.get(_normalize(value))
+    return _SAME.get(valid, valid) if valid is not None else None
 
 
 def license_spellings(valid: str) -> tuple[str, ...]:

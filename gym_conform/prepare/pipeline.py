@@ -14,6 +14,7 @@ from gym_conform.core.locks import directory_lock
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics
 from gym_conform.core.metrics.document import dumps_metrics, metrics_document
 from gym_conform.errors import Location, Problem, ProblemsFound
+from gym_conform.prepare.cards import compare_cards
 from gym_conform.prepare.fetch import bullets, ensure_local
 from gym_conform.prepare.options import MODE_DATASET_TYPES, PrepareOptions
 from gym_conform.prepare.plan import (
@@ -79,6 +80,7 @@ def prepare_data(options: PrepareOptions, cfg: LoadedConfig, echo: Echo = print)
     downloads = "**WILL**" if options.should_download else "will **NOT**"
     echo(title(f"Load datasets. Missing datasets {downloads} be downloaded."))
     ensure_local(jobs, options, cfg, echo)
+    compare_cards(jobs, options, cfg, echo)
 
     echo(title("Validate samples, aggregate metrics and collate"))
     problems: list[Problem] = []

@@ -83,3 +83,30 @@ def test_leaked_gold_needs_whole_words_of_three_characters():
     assert leaked_gold({"responses_create_params": prompt, "expected_answer": "20"}) is None
     assert leaked_gold({"responses_create_params": prompt, "answer": "4500"}) == "4500"
     assert leaked_gold({"responses_create_params": {"input": 'say "x" twice'}, "answer": '"x" twice'}) == '"x" twice'
+
+
+def mc_row(gold: str) -> dict:
+    prompt = "Which is largest?\nA) 1\nB) 5\nC) 3\nD) 2"
+    return {"responses_create_params": {"input": [{"role": "user", "content": prompt}]}, "expected_answer": gold}
+
+
+def test_a_verifier_that_scores_the_first_option_is_solved_by_always_answering_it(tmp_path):
+    # Planted: verify compares with the option listed first, not the row's expected_answer.
+    rows = [mc_row(gold) for gold in "BBCDA"]
+    folder = server_folder(tmp_path, app('reward = 1.0 if text.strip() == "A" else 0.0'), rows=rows)
+
+    with pytest.raises(CheckFailed) as raised:
+        check_floors(context(folder, tmp_path))
+
+    problems = raised.value.problems
+    assert [(p.code, p.location.line) for p in problems] == [("floors.trivial_policy", n) for n in range(1, 6)]
+    assert problems[0].message.startswith("the trivial policy 'always the first option' scored 1")
+
+
+def test_a_verifier_that_rewards_restating_the_question_is_solved_by_echoing_it(tmp_path):
+    folder = server_folder(tmp_path, app('reward = 1.0 if "What is" in text else 0.0'))
+
+    with pytest.raises(CheckFailed) as raised:
+        check_floors(context(folder, tmp_path))
+
+    assert raised.value.problems[0].message.startswith("the trivial policy 'echo the prompt' scored 1")

@@ -6,6 +6,8 @@ import pytest
 
 from gym_conform.checks import CheckFailed, CheckSkipped
 from gym_conform.checks.server_isolation import check_session_isolation
+from gym_conform.core.responses import function_call_item, make_response, message_item
+from tests.checks import ROWS
 from tests.checks.server_apps import app, context, isolated_imports, server_folder  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("isolated_imports")
@@ -115,6 +117,29 @@ def test_stateful_tool_results_that_leak_are_caught_even_when_verify_does_not_lo
     )
 
 
-def test_a_server_without_gold_responses_skips(tmp_path):
-    with pytest.raises(CheckSkipped, match="needs gold responses"):
-        check_session_isolation(context(server_folder(tmp_path, app(extra="")), tmp_path))
+def counter_rollout(row: dict) -> dict:
+    """A recorded rollout of the counter task: one `add` of the expected total, then a message."""
+    add = function_call_item("add", {"n": int(row["expected_answer"])}, "call_1")
+    response = make_response([add, message_item("done", id="msg_1")], id="resp_1")
+    return {**row, "response": response.model_dump(mode="json"), "reward": 1.0}
+
+
+def test_without_gold_responses_the_recorded_rollouts_are_played(tmp_path):
+    # A NeMo Gym server has no gold_response: its recorded example rollouts carry the responses to play.
+    rollouts = [counter_rollout(row) for row in ROWS]
+    no_gold = counter_app(key='"shared"').split("    def gold_response")[0]
+    folder = server_folder(tmp_path, no_gold, rollouts=rollouts)
+
+    with pytest.raises(CheckFailed) as raised:
+        check_session_isolation(context(folder, tmp_path))
+
+    first = raised.value.problems[0]
+    assert first.message == f"the row scored 1 alone but 0 interleaved with the session of {EXAMPLE}:2"
+
+    keyed = counter_app().split("    def gold_response")[0]
+    check_session_isolation(context(server_folder(tmp_path, keyed, rollouts=rollouts), tmp_path))
+
+
+def test_a_server_without_gold_responses_or_rollouts_skips(tmp_path):
+    with pytest.raises(CheckSkipped, match=r"needs responses to play .*gold_response.* or recorded rollouts"):
+        check_session_isolation(context(server_folder(tmp_path, app(extra=""), rollouts=[]), tmp_path))

@@ -139,3 +139,19 @@ def test_malformed_bodies_cover_missing_extra_and_wrong_types():
         "JSON null as the body",
         "a JSON string as the body",
     ]
+
+
+def test_a_tool_that_refuses_without_saying_why_fails_and_one_that_says_why_passes(tmp_path):
+    refuse = 'if not body.word:\n    return Response(status_code=400{why})\nreturn {{"word": body.word}}'
+    imports = ("from fastapi import Request", "from fastapi import Request, Response")
+    silent = server_folder(tmp_path, tool_app(refuse.format(why="")).replace(*imports), rows=ROWS)
+
+    (problem,) = failure(silent, tmp_path).problems
+
+    assert problem.message.startswith("tool lookup: the tool refused with HTTP 400 and no message")
+    assert json.loads(problem.message.splitlines()[-1])["body"] == {"word": ""}
+
+    said = refuse.format(why=', content="word must not be empty"')
+    check_fuzz_tools(
+        context(server_folder(tmp_path / "b", tool_app(said).replace(*imports), rows=ROWS), tmp_path / "b")
+    )

@@ -11,7 +11,9 @@ import json
 import pytest
 
 from gym_conform.server.loader import load_server_folder
-from tests.checks.server_apps import app, isolated_imports  # noqa: F401 (a fixture)
+from tests.checks import make_row
+from tests.checks.server_apps import app, config, isolated_imports  # noqa: F401 (a fixture)
+from tests.checks.test_server_isolation import counter_app, counter_rollout
 from tests.standins.loopback import serve_uvicorn
 
 CI = ("--gym-hypothesis-profile", "gym-conform-ci", "--gym-max-examples", "10", "--gym-report", "report.json")
@@ -77,3 +79,66 @@ def test_a_server_url_that_is_not_http_is_a_usage_error(repo):
 
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*--gym-server-url must be an http:// or https:// URL, got 'localhost:8000'*"])
+
+
+# The probe checks over the URL. The folder's app.py is replaced by one that does not import here once the
+# server runs, so every finding comes from the running server's answers (and the config, rows and rollouts).
+PROBE_CHECKS = ("reward_hacking", "floors", "session_isolation", "fuzz_tools", "verify_budget")
+ONLY_PROBES = ("-k", " or ".join(("import", *PROBE_CHECKS, "judge_failures")))
+ADD_TOOL = {
+    "type": "function",
+    "name": "add",
+    "parameters": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+}
+
+
+def serve_counter(repo, app_text: str):
+    """Create alpha with the counter task (rows offering `add`, recorded rollouts) and serve `app_text`."""
+    rows = [make_row(n) for n in range(1, 6)]
+    for row in rows:
+        row["responses_create_params"]["tools"] = [ADD_TOOL]
+    folder = repo.server(rows=rows, rollouts=[counter_rollout(row) for row in rows])
+    (folder / "app.py").write_text(app_text)
+    return folder, serve_uvicorn(load_server_folder(folder).server.app)
+
+
+def test_the_probe_checks_run_over_the_url_from_the_config_rows_and_rollouts(repo, isolated_imports):  # noqa: F811
+    folder, serving = serve_counter(repo, counter_app())
+    with serving as url:
+        (folder / "app.py").write_text("import no_such_module_here\n")
+        result = repo.run(*CI, *ONLY_PROBES, "--gym-server-url", url, "resources_servers/alpha", subprocess=True)
+
+    checks = checks_of(repo)
+    outcomes = {c: checks[c]["outcome"] for c in PROBE_CHECKS}
+    assert outcomes == dict.fromkeys(PROBE_CHECKS, "passed"), result.stdout.str()
+    assert checks["judge_failures"]["skip_reason"] == "the server's config block names no judge_model_server"
+
+
+def test_planted_defects_are_caught_over_the_url(repo, isolated_imports):  # noqa: F811
+    planted = (
+        counter_app(key='"shared"')  # totals shared by every session
+        .replace("str(total) == body.expected_answer", "body.expected_answer in body.response.output_text")
+        .replace("        total = TOTALS[", "        assert body.n >= 0\n        total = TOTALS[")
+    )
+    folder, serving = serve_counter(repo, planted)
+    with serving as url:
+        (folder / "app.py").write_text("import no_such_module_here\n")
+        repo.run(*CI, *ONLY_PROBES, "--gym-server-url", url, "resources_servers/alpha", subprocess=True)
+
+    checks = checks_of(repo)
+    codes = {c: {p["code"] for p in checks[c]["problems"]} for c in ("reward_hacking", "session_isolation")}
+    assert "reward_hacking.refusal" in codes["reward_hacking"]
+    assert codes["session_isolation"] == {"session.leak"}
+    tool_messages = [p["message"] for p in checks["fuzz_tools"]["problems"]]
+    assert any('{"method": "POST", "path": "/add", "body": {"n": -1}}' in m for m in tool_messages), tool_messages
+
+
+def test_judge_failures_says_why_it_cannot_run_over_the_url(repo, isolated_imports):  # noqa: F811
+    folder = repo.server(config=config(judge_model_server="{type: responses_api_models, name: policy_model}"))
+    (folder / "app.py").write_text(app())
+    with serve_uvicorn(load_server_folder(folder).server.app) as url:
+        repo.run(*CI, "--gym-server-url", url, "resources_servers/alpha", "-k", "judge_failures", subprocess=True)
+
+    reason = checks_of(repo)["judge_failures"]["skip_reason"]
+    assert reason.startswith(f"the server at {url} calls the judge model server it was started with")
+    assert "run it without --gym-server-url" in reason

@@ -10,9 +10,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+from gym_conform.server.loader import load_server_folder
+from tests.checks.server_apps import isolated_imports  # noqa: F401 (a fixture)
+from tests.standins.loopback import serve_uvicorn
 
 FAKE_NEMO_GYM = Path(__file__).resolve().parent.parent / "standins" / "fake_nemo_gym" / "nemo_gym"
 CI = ("--gym-hypothesis-profile", "gym-conform-ci", "--gym-max-examples", "10", "--gym-report", "report.json")
@@ -168,3 +173,28 @@ def test_a_server_on_the_real_nemo_gym_passes_the_server_checks(repo):
     checks = checks_of(repo)
     assert {c: checks[c]["outcome"] for c in CHECKS} == dict.fromkeys(CHECKS, "passed"), result.stdout.str()
     assert "built as NeMo Gym builds it" in checks["import"]["notes"][0]
+
+
+@pytest.fixture
+def fake_nemo_gym_here(repo, monkeypatch, isolated_imports):  # noqa: F811 (the fixture imported below)
+    """Import `nemo_gym` from the fake repository in this process for the test; put the previous modules back."""
+    saved = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "nemo_gym"}
+    for name in saved:
+        del sys.modules[name]
+    monkeypatch.syspath_prepend(str(repo.path))
+    yield
+    for name in [n for n in sys.modules if n.split(".")[0] == "nemo_gym"]:
+        del sys.modules[name]
+    sys.modules.update(saved)
+
+
+def test_over_a_url_a_server_whose_judge_runs_there_is_checked_not_skipped(repo, fake_nemo_gym_here):
+    # The running server was started with its judge model server: nothing it needs is missing at the URL.
+    folder = upstream_server(repo, config_lines=JUDGE)
+    with serve_uvicorn(load_server_folder(folder).server.app) as url:
+        repo.run(*CI, "--gym-server-url", url, "-k", "import or contract_empty or fuzz_verify", subprocess=True)
+
+    checks = checks_of(repo)
+    assert {c: checks[c]["outcome"] for c in ("import", "contract_empty", "fuzz_verify")} == dict.fromkeys(
+        ("import", "contract_empty", "fuzz_verify"), "passed"
+    )
