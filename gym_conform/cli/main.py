@@ -35,6 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "ng_replay_rollouts",
         "re-verify a folder's recorded rollouts and report changed rewards",
     ),
+    "check": (
+        "gym_conform.cli.check",
+        "",
+        "the static checks with the guarantee that no code of the repository runs (CI on untrusted pull requests)",
+    ),
     "init-ci": (
         "gym_conform.cli.init_ci",
         "",

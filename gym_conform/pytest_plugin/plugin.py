@@ -23,6 +23,13 @@ from gym_conform.pytest_plugin.gate import (
     may_hold_servers,
 )
 from gym_conform.pytest_plugin.options import MARKERS, add_options
+from gym_conform.pytest_plugin.static_guard import (
+    enforce_at_configure,
+    enforce_before_conftests,
+    ignored_at_static,
+    static_file_collectors,
+    static_requested,
+)
 
 if TYPE_CHECKING:
     from gym_conform.pytest_plugin.report import ResultBook
@@ -45,8 +52,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """At --gym-level static load no conftest.py (no code of the repository runs); refuse if some was imported."""
+    enforce_before_conftests(early_config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Register the level markers and the reporting hooks; read the options now when any gym option is set."""
+    enforce_at_configure(config)
     for marker, text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {text}")
     if not _is_xdist_worker(config):
@@ -58,16 +72,29 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Collect a resources-server folder as its checks (and, above static level, its own tests)."""
-    if not may_hold_servers(path, parent.config):
-        return None
-    _session(parent.config)
-    from gym_conform.pytest_plugin.collect import collect_directory
+    collector = None
+    if may_hold_servers(path, parent.config):
+        _session(parent.config)
+        from gym_conform.pytest_plugin.collect import collect_directory
 
-    return collect_directory(path, parent)
+        collector = collect_directory(path, parent)
+    if collector is None and static_requested(parent.config):
+        # At static level a package is a plain directory: pytest's Package imports its __init__.py.
+        return pytest.Dir.from_parent(parent, path=path)
+    return collector
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Generator[None, Any, Any]:
+    """At static level keep no collector of pytest or another plugin for a file (it would import or run it)."""
+    found = yield
+    return static_file_collectors(file_path, parent, found)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Leave out the server folders a --gym-changed-since selection does not include."""
+    """Leave out every file at static level, and the server folders a --gym-changed-since selection excludes."""
+    if ignored_at_static(collection_path, config):
+        return True
     if changed_since(config) is None or not may_hold_servers(collection_path, config):
         return None
     from gym_conform.pytest_plugin.collect import ignored_by_selection

@@ -1,10 +1,9 @@
 """A GitHub Actions workflow that runs the conformance suite on pull requests (`gym-conform init-ci`).
 
 Two jobs. `static` runs on every pull request, forks included: it installs gym-conform only (never the
-pull request's own packages), runs the `pytest` console script (so the work tree is not on `sys.path`) with
-`--noconftest` and an empty config file (so no conftest.py, ini `addopts` or `-p` plugin of the pull
-request is loaded), at `--gym-level static`: no code of the pull request runs, and no secret is exposed
-(the `pull_request` event gives forks none; the token is read-only). `server` imports and runs the
+pull request's own packages) and runs `gym-conform check`, the static level with the guarantee that no code
+of the pull request runs (no conftest.py, ini file, test module or plugin of it; see cli/check.py), and no
+secret is exposed (the `pull_request` event gives forks none; the token is read-only). `server` imports and runs the
 servers, so it runs only for trusted code: pushes, manual runs, and pull requests from branches of the
 repository itself. Both select the changed servers on pull requests (`--gym-changed-since`), split the
 run over the runner's CPUs, and upload the JSON, JUnit XML and HTML reports as artifacts.
@@ -79,8 +78,7 @@ jobs:
       - name: Static checks (no code of the pull request runs)
 {env}        run: |
           mkdir -p reports
-{changed}          pytest -c /dev/null --rootdir . --noconftest -p no:cacheprovider -n auto --dist loadscope \\
-            {options.roots} --gym-level static "$@" \\
+{changed}          gym-conform check -n auto --dist loadscope {options.roots} "$@" \\
             --gym-report reports/static.json --junitxml reports/static.xml --gym-html reports/static.html
       - uses: actions/upload-artifact@v4
         if: always()

@@ -43,6 +43,7 @@ def test_importing_the_entry_point_pulls_in_no_engine_module():
         "gym_conform.pytest_plugin.plugin",
         "gym_conform.pytest_plugin.gate",
         "gym_conform.pytest_plugin.options",
+        "gym_conform.pytest_plugin.static_guard",
         "gym_conform.live",
         "gym_conform.live.defaults",
     }
@@ -62,12 +63,15 @@ def test_a_project_without_server_folders_never_loads_the_engine(pytester):
     assert json.loads((pytester.path / "modules.json").read_text()) == []
 
 
-def test_a_static_run_loads_neither_the_server_nor_the_live_machinery(repo):
+def test_a_static_run_loads_neither_the_server_nor_the_live_machinery(repo, tmp_path_factory, monkeypatch):
     repo.server()
     server_side = ("fastapi", "httpx", "hypothesis", "gym_conform.server.base", "gym_conform.live.model_setup")
-    repo.pytester.makeconftest(RECORD_MODULES.format(names=server_side))
+    # A static run loads no conftest.py of the repository: the recorder is a plugin from outside it.
+    outside = tmp_path_factory.mktemp("recorder")
+    (outside / "record_modules.py").write_text(RECORD_MODULES.format(names=server_side))
+    monkeypatch.setenv("PYTHONPATH", str(outside))
 
-    result = repo.static("-p", "no:hypothesispytest", subprocess=True)
+    result = repo.static("-p", "no:hypothesispytest", "-p", "record_modules", subprocess=True)
 
     above_static = sum(check.level > Level.STATIC for check in REGISTRY)
     # The static checks pass, but `leakage` (strict), `task_data` and `manifest` (no such files): the rest skip
