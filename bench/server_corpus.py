@@ -25,7 +25,16 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FOLDERS = ("resources_servers", "responses_api_models", "responses_api_agents", "environment_servers", "environments")
+FOLDERS = (
+    "benchmarks",
+    "resources_servers",
+    "responses_api_models",
+    "responses_api_agents",
+    "environment_servers",
+    "environments",
+)
+# What verify answered, recorded beside the request in a rollout line.
+ROLLOUT_ANSWER_FIELDS = frozenset({"reward", "mask_sample", "failure_kind", "failure_reason", "metrics"})
 SERVER_CHECKS = frozenset(
     {"import", "row_fields", "replay", "verifier_cases", "fuzz_rows", "fuzz_verify", "contract_empty", "contract_gold"}
 )
@@ -69,6 +78,10 @@ def server_row(server: dict, workdir: Path) -> dict:
     counts = Counter(check["outcome"] for check in checks.values())
     notes = [note for check in checks.values() for note in check.get("notes", []) if note.startswith("reached: ")]
     reached = notes[0].removeprefix("reached: ") if notes else "not reached"
+    importing = checks.get("import", {})
+    why_not = importing.get("skip_reason") or next(
+        (problem["message"] for problem in importing.get("problems") or []), ""
+    )
     replay = checks.get("replay", {})
     codes = Counter(problem["code"] for problem in replay.get("problems", []))
     total = rollout_count(workdir, server["folder"])
@@ -78,6 +91,7 @@ def server_row(server: dict, workdir: Path) -> dict:
     return {
         "folder": server["folder"],
         "reached": reached,
+        "not_reached_because": "" if notes else why_not.splitlines()[0][:240] if why_not else "",
         "passed": counts.get("passed", 0),
         "failed": counts.get("failed", 0),
         "skipped": counts.get("skipped", 0),
@@ -95,6 +109,82 @@ def server_row(server: dict, workdir: Path) -> dict:
             check_id: check["skip_reason"] for check_id, check in checks.items() if check["outcome"] == "skipped"
         },
     }
+
+
+def defects(report: dict, workdir: Path) -> list[dict]:
+    """Return every failed server check's problems with the request that triggers each, as one JSON line."""
+    found = []
+    for server in report["servers"]:
+        for check in server["checks"]:
+            if check["id"] not in SERVER_CHECKS or check["outcome"] != "failed":
+                continue
+            for problem in check["problems"]:
+                found.append(
+                    {
+                        "server": server["folder"],
+                        "check": check["id"],
+                        "code": problem["code"],
+                        "message": problem["message"].splitlines()[0][:400],
+                        "request": request_line(problem, workdir),
+                    }
+                )
+    return found
+
+
+def request_line(problem: dict, workdir: Path) -> str | None:
+    """Return the verify request behind a problem: the JSON line the check quotes, else the rollout line it names."""
+    for line in reversed(problem["message"].splitlines()):
+        text = line.strip()
+        if text.startswith("{") and text.endswith("}"):
+            return text
+    location = problem.get("location") or {}
+    path, number = location.get("path"), location.get("line")
+    if path and number and path.endswith(".jsonl") and (workdir / path).is_file():
+        lines = (workdir / path).read_text(encoding="utf-8").splitlines()
+        if 0 < number <= len(lines):
+            record = json.loads(lines[number - 1])
+            # A recorded rollout is the verify request plus what verify answered: the answer's fields go.
+            request = {k: v for k, v in record.items() if k not in ROLLOUT_ANSWER_FIELDS}
+            return json.dumps(request, ensure_ascii=False)
+    return None
+
+
+def markdown(rows: list[dict], found: list[dict], elapsed: float) -> str:
+    """Return the table, the totals and the defect list as Markdown (bench/results/server_corpus.md)."""
+    totals = {key: sum(row[key] for row in rows) for key in ("passed", "failed", "skipped", "rollouts")}
+    totals |= {key: sum(row[key] for row in rows) for key in ("replay_equal", "replay_different", "replay_errors")}
+    reached = sum(1 for row in rows if row["reached"] != "not reached")
+    out = [
+        "# Server level on NeMo Gym 0.7.0 (`bench/server_corpus.py`)",
+        "",
+        f"{len(rows)} servers, {reached} reached; server checks {totals['passed']} passed, {totals['failed']} failed, "
+        f"{totals['skipped']} skipped; {totals['rollouts']} recorded rollouts: {totals['replay_equal']} replay "
+        f"equal, {totals['replay_different']} different, {totals['replay_errors']} fail to replay; {elapsed:.0f} s.",
+        "",
+        "| server | how reached (or why not) | pass | fail | skip | rollouts eq/diff/err | s | skips and failures |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        how = row["reached"] if row["reached"] != "not reached" else f"not reached: {row['not_reached_because']}"
+        reasons = [f"{check}: skipped, {reason[:160]}" for check, reason in row["skips"].items() if check != "import"]
+        reasons += [f"{check}: FAILED, {message[:160]}" for check, message in row["failures"].items()]
+        cells = [
+            row["folder"].removeprefix("resources_servers/"),
+            how,
+            str(row["passed"]),
+            str(row["failed"]),
+            str(row["skipped"]),
+            f"{row['rollouts']} {row['replay_equal']}/{row['replay_different']}/{row['replay_errors']}",
+            str(row["seconds"]),
+            "<br>".join(reasons),
+        ]
+        out.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
+    out += ["", f"## Defects ({len(found)}), each with the request that triggers it", ""]
+    for defect in found:
+        out.append(f"- `{defect['server']}::{defect['check']}` [{defect['code']}]: {defect['message']}")
+        if defect["request"]:
+            out += ["", "  ```json", f"  {defect['request']}", "  ```"]
+    return "\n".join(out) + "\n"
 
 
 def print_table(rows: list[dict], elapsed: float) -> None:
@@ -132,18 +222,22 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=10, help="examples per fuzz check and server")
     parser.add_argument("--mode", default="auto", help="--gym-server-mode (auto, child, in-process)")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "server_corpus.json")
+    parser.add_argument("--report", type=Path, default=None, help="also keep pytest's --gym-report JSON here")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --), e.g. -k")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gym-conform-corpus-") as tmp:
         workdir = Path(tmp)
         report, elapsed, tail = run_corpus(args.tree.resolve(), workdir, args)
         rows = [server_row(server, workdir) for server in report["servers"]]
+        found = defects(report, workdir)
     print_table(rows, elapsed)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps({"elapsed_seconds": elapsed, "servers": rows, "summary": report["summary"]}, indent=2)
-    )
-    print(f"\nwritten to {args.json}; pytest's last output:\n{tail[-800:]}")
+    document = {"elapsed_seconds": elapsed, "servers": rows, "defects": found, "summary": report["summary"]}
+    args.json.write_text(json.dumps(document, indent=2))
+    args.json.with_suffix(".md").write_text(markdown(rows, found, elapsed), encoding="utf-8")
+    if args.report is not None:
+        args.report.write_text(json.dumps(report))
+    print(f"\nwritten to {args.json} and {args.json.with_suffix('.md')}; pytest's last output:\n{tail[-800:]}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from gym_conform.checks.context import FolderContext
 
 _CHECK_ID = re.compile(r"[a-z][a-z0-9_]*")
+# How checks quote what the server answered: an HTTP 5xx body, or the exception verify or a tool raised.
+_SERVER_ERROR = re.compile(r"HTTP 5\d\d|verify raised|replay failed|seed_session failed|raised \w+Error")
 
 
 class Level(enum.IntEnum):
@@ -58,6 +60,29 @@ class CheckSkipped(Exception):
         self.reason = reason
 
 
+def _without_outside_needs(failed: CheckFailed, ctx: FolderContext) -> CheckFailed | CheckSkipped:
+    """Return the failure without problems this machine causes (a package, a service); a skip if none is left."""
+    # Imported here: base.py stays importable at no cost.
+    from gym_conform.server.outside import outside_need
+
+    own: list[Problem] = []
+    needs: dict[str, int] = {}
+    for problem in failed.problems:
+        # Only the server's own answer counts (a 5xx body, an error it raised), never a check's wording.
+        need = outside_need(problem.message, ctx.folder) if _SERVER_ERROR.search(problem.message) else None
+        if need is None:
+            own.append(problem)
+        else:
+            needs[need] = needs.get(need, 0) + 1
+    if not needs:
+        return failed
+    reason = "; ".join(f"{need} ({count} request(s))" for need, count in needs.items())
+    if not own:
+        return CheckSkipped(f"the server needs what this machine lacks: {reason}")
+    ctx.note(f"not counted, this machine lacks it: {reason}")
+    return CheckFailed(own, summary=failed.summary)
+
+
 @dataclass(frozen=True)
 class Check:
     """One conformance check: a stable id (the node id suffix and JSON report key), a level and its code.
@@ -84,7 +109,10 @@ class Check:
         if self.strict and not ctx.settings.strict:
             raise CheckSkipped(f"strict check: run with --gym-strict (or gym_strict = true) to include {self.id}")
         try:
-            self.function()(ctx)
+            try:
+                self.function()(ctx)
+            except CheckFailed as failed:
+                raise _without_outside_needs(failed, ctx) from None
         except CheckFailed as failed:
             waivers = [w for w in ctx.settings.waivers if w.applies_to(ctx.display, self.id)]
             for waiver in waivers:

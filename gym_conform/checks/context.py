@@ -450,7 +450,7 @@ class FolderContext:
         from gym_conform.server.loader import load_server_facts, load_server_folder
 
         try:
-            return load_server_folder(self.folder)
+            return load_server_folder(self.folder, choose=True)
         except GymConformError:
             if self.settings.server_url is None:
                 raise

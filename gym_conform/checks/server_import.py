@@ -23,6 +23,11 @@ from gym_conform.server.watch import REQUEST, STARTUP, watched
 # Per folder context: the in-process client of its server (the server itself is cached by the context).
 _CLIENTS: weakref.WeakKeyDictionary[FolderContext, ServerClient] = weakref.WeakKeyDictionary()
 _CLOSING: weakref.WeakSet[FolderContext] = weakref.WeakSet()
+# Loader codes for a server that needs what this machine lacks (a package, a value, a service), or a folder that
+# serves nothing (a library): a skip with the reason, no failure.
+NEEDS_OUTSIDE_CODES = frozenset(
+    {"server.needs_package", "server.needs_value", "server.needs_outside", "server.no_server"}
+)
 
 
 def check_import(ctx: FolderContext) -> None:
@@ -30,8 +35,8 @@ def check_import(ctx: FolderContext) -> None:
     try:
         loaded = loaded_server(ctx)
     except GymConformError as error:
-        if error.code == "server.needs_package":
-            raise CheckSkipped(f"{error.message}: {error.hint}") from None
+        if error.code in NEEDS_OUTSIDE_CODES:
+            raise CheckSkipped(error.message + (f": {error.hint}" if error.hint else "")) from None
         problems = [_shown(ctx, problem) for problem in error.problems]
         raise CheckFailed(problems, summary=f"the server of {ctx.display} could not be imported") from None
     if ctx.settings.server_url is not None:
@@ -41,6 +46,8 @@ def check_import(ctx: FolderContext) -> None:
             raise CheckFailed(
                 error.problems, summary=f"the server at {ctx.settings.server_url} does not answer"
             ) from None
+    for note in loaded.notes:
+        ctx.note(note)
     ctx.note(f"reached: {reached(ctx, loaded)}")
 
 
@@ -74,7 +81,7 @@ def server_or_skip(ctx: FolderContext) -> LoadedServer:
         return loaded_server(ctx)
     except GymConformError as error:
         reason = error.problems[0].message
-        if error.code == "server.needs_package":
+        if error.code in NEEDS_OUTSIDE_CODES and error.hint:
             reason += f" ({error.hint})"
         raise CheckSkipped(f"server could not be imported: {reason}") from None
 

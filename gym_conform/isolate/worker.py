@@ -151,6 +151,9 @@ def main(argv: list[str]) -> int:
             ctx = FolderContext(
                 Path(message["folder"]), settings, root=Path(message["root"]), display=message["display"]
             )
+            # NeMo Gym starts each server in its own folder (`cd <folder> && python app.py`): paths in a
+            # server's config (prompt templates, data) are relative to it. One worker serves one folder.
+            os.chdir(ctx.folder)
             send(write_fd, {"event": "ready", "pid": os.getpid(), "python": sys.executable})
         elif op == "run" and ctx is not None:
             send(write_fd, {"event": "result", **run_check(ctx, str(message["check"])).to_json()})

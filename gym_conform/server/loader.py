@@ -18,11 +18,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
-from gym_conform.core.config.schema import ServerInstance, parse_server_instances
-from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound, ServerError, collect
+from gym_conform.core.config.loader import LoadedConfig
+from gym_conform.core.config.schema import ServerInstance
+from gym_conform.errors import ConfigError, Location, Problem, ProblemsFound, ServerError
 from gym_conform.server.base import ResourcesServer, ResourcesServerConfig
-from gym_conform.server.upstream import UpstreamServer, adapter_for, is_upstream_server_class
+from gym_conform.server.instances import find_instance, is_placeholder, unset_own_values
+from gym_conform.server.outside import outside_need
+from gym_conform.server.upstream import UPSTREAM_BASE, UpstreamServer, adapter_for, is_upstream_server_class
 from gym_conform.server.watch import STARTUP, watched
 
 RESOURCES_SERVERS_DIR = "resources_servers"
@@ -51,11 +53,14 @@ class LoadedServer:
     instances: list[ServerInstance] = field(default_factory=list)
     # What the server needs from outside to verify (a model server its config points at), in words; [] if nothing.
     needs: list[str] = field(default_factory=list)
+    # What the loader chose or left aside (one of several instances), for the import check's notes.
+    notes: list[str] = field(default_factory=list)
 
 
-def load_server_folder(folder: Path, *, config_file: Path | None = None) -> LoadedServer:
+def load_server_folder(folder: Path, *, config_file: Path | None = None, choose: bool = False) -> LoadedServer:
     """Load `folder`'s single resources-server instance from its configs, import its app and build it.
 
+    With `choose`, several different instances (one per config file) narrow to the primary config's, noted.
     Every failure is a `ServerError` (or `ProblemsFound`) with the file, line and a hint; nothing is printed.
     """
     folder = Path(folder).resolve()
@@ -66,7 +71,9 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None) -> Load
             hint="give the folder that holds configs/ and app.py, e.g. resources_servers/<name>",
         )
     files = _config_files(folder, config_file)
-    instance, config_path, cfg, instances = _single_instance(folder, files)
+    found = find_instance(folder, files, choose=choose)
+    instance, config_path, cfg, instances = found.instance, found.config_path, found.cfg, found.instances
+    _refuse_unset_values(found.config_path, unset_own_values(found))
     app_path = folder / str(instance.fields.get("entrypoint") or "app.py")
     block = (instance.name, instance.server_type, instance.implementation)
     if not app_path.is_file():
@@ -87,6 +94,7 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None) -> Load
         with watched(STARTUP, f"{server_class.__name__}(config)", path=app_path):
             server = server_class(config=config)
     except Exception as error:
+        _raise_if_outside(error, app_path)
         raise ServerError(
             f"creating {server_class.__name__} failed: {type(error).__name__}: {error}",
             code="server.init_failed",
@@ -95,8 +103,53 @@ def load_server_folder(folder: Path, *, config_file: Path | None = None) -> Load
         ) from None
     needs = outside_needs(instance.fields) if isinstance(server, UpstreamServer) else []
     return LoadedServer(
-        folder, instance.name, instance.implementation, config, server, config_path, app_path, instances, needs
+        folder,
+        instance.name,
+        instance.implementation,
+        config,
+        server,
+        config_path,
+        app_path,
+        instances,
+        needs,
+        found.notes,
     )
+
+
+def _refuse_unset_values(config_path: Path, unset: list[ConfigError]) -> None:
+    """Raise `server.needs_value` naming every value the server's own block reads that is left to the user."""
+    if not unset:
+        return
+    keys = "; ".join(error.message.removeprefix("needs value: ") for error in unset)
+    raise ServerError(
+        f"the server's config leaves {len(unset)} value(s) to its user: {keys}",
+        code="server.needs_value",
+        location=unset[0].location,
+        hint=(unset[0].hint or "set it in env.yaml or on the command line") + f" ({config_path.name})",
+    )
+
+
+def _raise_if_outside(error: BaseException, app_path: Path) -> None:
+    """Raise `server.needs_outside` when building the server failed for want of something this machine lacks."""
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        raise _import_error(error, app_path) from None
+    if isinstance(error, ValidationError) and all(item.get("input", "") is None for item in error.errors()):
+        # A required field the YAML leaves null (`${oc.select:api_key,null}`): NeMo Gym needs it set too.
+        keys = ", ".join(dict.fromkeys(str(item["loc"][0]) for item in error.errors() if item["loc"]))
+        raise ServerError(
+            f"the server's config leaves {keys} null, and its config class requires a value",
+            code="server.needs_value",
+            location=_location_in(error, app_path),
+            hint="set it in env.yaml or on the command line (++<instance>.resources_servers.<name>.<key>=<value>)",
+        )
+    need = outside_need(f"{type(error).__name__}: {error}", app_path.parent)
+    if need is not None:
+        raise ServerError(
+            f"building the server needs {need}: {type(error).__name__}: {error}",
+            code="server.needs_outside",
+            location=_location_in(error, app_path),
+            hint="run it where that is available (NeMo Gym's own venv and network), or give it what it names",
+        )
 
 
 _MODEL_SERVERS = "responses_api_models"
@@ -110,7 +163,12 @@ def outside_needs(fields: dict) -> list[str]:
         return []
     found = []
     for key, value in fields.items():
-        if isinstance(value, dict) and value.get("type") == _MODEL_SERVERS and value.get("name"):
+        if isinstance(value, dict) and value.get("type") == _MODEL_SERVERS and is_placeholder(value.get("name")):
+            found.append(
+                f"a model server (`{key}.name` is left to the user: ++...{key}.name=<a responses_api_models "
+                "instance>), which verify calls over HTTP"
+            )
+        elif isinstance(value, dict) and value.get("type") == _MODEL_SERVERS and value.get("name"):
             found.append(
                 f"the model server '{value['name']}' (`{key}` in its config), which verify calls over HTTP; none "
                 "runs here: check this server against a running NeMo Gym (`gym env start` with that model "
@@ -132,7 +190,8 @@ def load_server_facts(folder: Path) -> LoadedServer:
     """Return a folder's server from its config alone (no code imported), for checks of a server running elsewhere."""
     folder = Path(folder).resolve()
     files = _config_files(folder, None)
-    instance, config_path, cfg, instances = _single_instance(folder, files)
+    found = find_instance(folder, files, choose=True)
+    instance, config_path, cfg, instances = found.instance, found.config_path, found.cfg, found.instances
     config = _build_config(RemoteServer, instance, cfg)
     app_path = folder / str(instance.fields.get("entrypoint") or "app.py")
     server = RemoteServer(config=config)
@@ -162,52 +221,6 @@ def _config_files(folder: Path, config_file: Path | None) -> list[Path]:
             f"{{{folder.name}: {{entrypoint: app.py, domain: ...}}}}}}`",
         )
     return files
-
-
-_Found = tuple[ServerInstance, Path, LoadedConfig, list[ServerInstance]]
-
-
-def _single_instance(folder: Path, files: list[Path]) -> _Found:
-    """Find the one resources-server instance of this folder's implementation across its config files."""
-    found: list[_Found] = []
-    errors: list[GymConformError] = []
-    for path in files:
-        try:
-            cfg = load_config({"config_paths": [str(path)]}, initial=NO_MODEL_DEFAULTS)
-            instances = parse_server_instances(cfg)
-        except GymConformError as error:
-            errors.append(error)
-            continue
-        for instance in instances:
-            if instance.server_type == RESOURCES_SERVERS_DIR and instance.implementation == folder.name:
-                found.append((instance, path, cfg, instances))
-    problems = collect(errors, summary=f"{len(errors)} config file(s) in {folder} could not be loaded")
-    if problems is not None:
-        raise problems
-    distinct: dict[tuple[str, str], _Found] = {}
-    for entry in found:
-        instance = entry[0]
-        distinct.setdefault((instance.name, repr(_without_datasets(instance.fields))), entry)
-    if not distinct:
-        shown = ", ".join(str(p) for p in files)
-        raise ServerError(
-            f"no resources_servers instance with implementation '{folder.name}' in {shown}",
-            code="server.no_instance",
-            hint=f"declare one: `<instance name>: {{resources_servers: {{{folder.name}: "
-            "{entrypoint: app.py, domain: ...}}}` (the implementation key is the folder name)",
-        )
-    if len(distinct) > 1:
-        listed = "; ".join(f"'{entry[0].name}' in {entry[1]}" for entry in distinct.values())
-        raise ServerError(
-            f"{len(distinct)} different resources_servers instances for '{folder.name}': {listed}",
-            code="server.several_instances",
-            hint="pick one with config_file=<its YAML file> (ng_replay_rollouts: +config_file=...)",
-        )
-    return next(iter(distinct.values()))
-
-
-def _without_datasets(fields: dict) -> dict:
-    return {k: v for k, v in fields.items() if k != "datasets"}
 
 
 def _module_name(folder: Path, app_path: Path) -> tuple[str, Path]:
@@ -348,6 +361,14 @@ def _import_error(error: BaseException, app_path: Path) -> ServerError:
             location=_location_in(error, app_path),
             hint="a server must never exit its process: raise an exception instead (its tests import it too)",
         )
+    need = outside_need(f"{type(error).__name__}: {error}", app_path.parent)
+    if need is not None:
+        return ServerError(
+            f"importing {app_path.name} needs {need}: {type(error).__name__}: {error}",
+            code="server.needs_outside",
+            location=_location_in(error, app_path),
+            hint="run it where that is available (NeMo Gym's own venv and network), or give it what it names",
+        )
     return ServerError(
         f"importing {app_path.name} raised {type(error).__name__}: {error}",
         code="server.import_failed",
@@ -382,6 +403,9 @@ def _server_class(module: types.ModuleType, app_path: Path) -> type[ResourcesSer
         upstream = _upstream_class(module)
         if upstream is not None:
             return adapter_for(upstream)
+        library = _library_note(module, app_path)
+        if library is not None:
+            raise ServerError(library, code="server.no_server", location=Location(path=str(app_path)))
         raise ServerError(
             f"{app_path.name} defines no subclass of gym_conform.server.ResourcesServer",
             code="server.no_class",
@@ -397,6 +421,26 @@ def _server_class(module: types.ModuleType, app_path: Path) -> type[ResourcesSer
         hint="keep one server class per app.py: move the others to their own folders, or make them bases "
         "of the one that is served",
     )
+
+
+def _library_note(module: types.ModuleType, app_path: Path) -> str | None:
+    """Say why an entrypoint that serves nothing is a library (abstract base classes, or not named app.py)."""
+    abstract = [
+        value.__name__
+        for value in vars(module).values()
+        if inspect.isclass(value)
+        and value.__module__ == module.__name__
+        and inspect.isabstract(value)
+        and any((k.__module__, k.__name__) == UPSTREAM_BASE for k in value.__mro__[1:])
+    ]
+    if abstract:
+        return (
+            f"{app_path.name} defines only abstract NeMo Gym server classes ({', '.join(sorted(abstract))}): a base "
+            "other servers build on, nothing to serve here"
+        )
+    if app_path.name != "app.py":
+        return f"{app_path.name} defines no server class: the folder declares a shared library, nothing to serve"
+    return None
 
 
 def _upstream_class(module: types.ModuleType) -> type | None:

@@ -91,3 +91,26 @@ def test_the_committed_expectations_give_every_failure_a_reason():
     failures = json.loads((REPO_ROOT / ".ci" / "nemo_gym_070_expected.json").read_text())["failures"]
 
     assert failures and all(f["reason"].strip() and not f["reason"].startswith("TODO") for f in failures)
+
+
+def test_a_listed_server_that_is_no_longer_reached_fails_and_the_list_is_printed_and_kept(tmp_path):
+    data = report(folders=("resources_servers/a", "resources_servers/b"))
+    data["level"] = "server"
+    data["servers"][0]["checks"] = [{"id": "import", "outcome": "passed", "problems": []}]
+    data["servers"][1]["checks"] = [{"id": "import", "outcome": "skipped", "problems": []}]
+    expected = {"servers": ["resources_servers/a", "resources_servers/b"], "failures": []}
+    (tmp_path / "e.json").write_text(json.dumps(expected))
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    command = [sys.executable, str(SCRIPT), str(tmp_path / "r.json"), str(tmp_path / "e.json")]
+
+    result = subprocess.run(command, capture_output=True, text=True)
+    listed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--list-servers", str(tmp_path / "e.json")], capture_output=True, text=True
+    )
+    subprocess.run([*command, "--update"], check=True, capture_output=True)
+
+    assert result.returncode == 1
+    assert "not reached    resources_servers/b (import skipped)" in result.stderr
+    assert "server run differs" in result.stderr and "resources_servers/a (" not in result.stderr
+    assert listed.stdout.split() == ["resources_servers/a", "resources_servers/b"]
+    assert json.loads((tmp_path / "e.json").read_text())["servers"] == expected["servers"]

@@ -179,6 +179,23 @@ def parse_server_config(cfg: LoadedConfig) -> ServerConfig:
     return ServerConfig(instances, warnings, notes)
 
 
+def buildable_instances(cfg: LoadedConfig) -> list[ServerInstance]:
+    """Return every instance block whose shape lets a server be built, whatever else its config gets wrong.
+
+    For building one server (the server level): a dataset, license or reference problem is the static level's
+    business (the `config` check reports it), never a reason not to build the server.
+    """
+    found = []
+    for name, block in cfg.data.items():
+        if name in RESERVED_TOP_LEVEL_KEYS or not isinstance(block, dict) or not _server_types(block):
+            continue
+        if _has_entrypoint(block):
+            instance, _ = _validate_instance(name, block)
+            if instance is not None:
+                found.append(instance)
+    return found
+
+
 def _has_entrypoint(block: dict) -> bool:
     """Tell whether any implementation names an entrypoint (0.7.0's "almost server" test), or misspells it.
 
