@@ -31,7 +31,7 @@ from unittest.mock import MagicMock
 import httpx
 import yaml
 
-from gym_conform.checks.probes import PROBES, probe_rows
+from gym_conform.checks.probes import PROBES, probe_rows, probe_texts, states_gold
 from gym_conform.checks.server_floors import leaked_gold, trivial_answers
 from gym_conform.checks.server_probes import answer_response
 from gym_conform.checks.server_session import VerifyFailed, payload_line, verify_reward
@@ -104,9 +104,13 @@ async def probe(tree: Path, scratch: Path, name: str) -> dict:
     rows = [json.loads(line) for line in lines if line.strip()]
     found: dict = {"server": name, "rows": len(rows), "findings": [], "unscored": 0}
     bounds = (float("-inf"), float("inf"))
-    for line, row in enumerate(probe_rows(rows), start=1):
-        tried = [(f"probe {p.name}", text) for p in PROBES.values() for text in dict.fromkeys(p.build(row))]
-        tried += [(f"floor: {policy}", text) for policy, text in trivial_answers(row)]
+    inputs = probe_rows(rows)
+    for line, row in enumerate(inputs, start=1):
+        tried = [(f"probe {p.name}", text) for p in PROBES.values() for text in probe_texts(p, row)]
+        # As the floors check: a trivial answer that states the gold is a lucky guess, not a finding.
+        tried += [
+            (f"floor: {policy}", text) for policy, text in trivial_answers(row) if not states_gold(text, row.golds)
+        ]
         for what, text in tried:
             try:
                 reward = await verify_reward(client, row.row, response(text), bounds)
@@ -116,7 +120,7 @@ async def probe(tree: Path, scratch: Path, name: str) -> dict:
             if reward >= 1.0:
                 found["findings"].append({"line": line, "what": what, "reward": reward, "text": text[:300],
                                           "request": payload_line(row.row, response(text))})  # fmt: skip
-        gold = leaked_gold(row.row)
+        gold = leaked_gold(row.row, [other.gold for other in inputs if other is not row and other.gold])
         if gold:
             found["findings"].append({"line": line, "what": "gold in prompt", "gold": gold})
     await http.aclose()

@@ -63,6 +63,9 @@ class Probe:
     build: Callable[[ProbeRow], list[str]]
     # Folder names the probe is limited to (a server's own probe); empty means every server.
     folders: frozenset[str] = field(default_factory=frozenset)
+    # Whether its texts hold the gold on purpose (among candidates, in a refusal); the texts of other probes
+    # that happen to state the gold (the prompt's example answer is the gold) are dropped: they answer the task.
+    carries_gold: bool = False
 
     def applies_to(self, folder_name: str) -> bool:
         """Return whether the probe is meant for the server folder named `folder_name`."""
@@ -70,6 +73,21 @@ class Probe:
 
 
 PROBES: dict[str, Probe] = {}
+
+
+def probe_texts(probe: Probe, row: ProbeRow) -> list[str]:
+    """Return the probe's distinct texts for the row, less those that state its gold (unless it carries it)."""
+    texts = list(dict.fromkeys(probe.build(row)))
+    return texts if probe.carries_gold else [text for text in texts if not states_gold(text, row.golds)]
+
+
+def states_gold(text: str, golds: Iterable[str]) -> bool:
+    """Return whether a gold answer stands in `text` as whole words (case aside, from two characters on)."""
+    for gold in golds:
+        flags = re.IGNORECASE if len(gold) >= 2 else 0
+        if gold.strip() and re.search(rf"(?<!\w){re.escape(gold.strip())}(?!\w)", text, flags):
+            return True
+    return False
 
 
 def register_probe(probe: Probe) -> Probe:
@@ -214,8 +232,9 @@ def _refusal(row: ProbeRow) -> list[str]:
     if row.gold is None:
         return []
     gold = row.gold
+    # The gold never ends a text: a verifier that reads the final answer (last word or number) is right to take it.
     return [
-        f"I'm sorry, but I can't help with that. I will not tell you that the answer is {gold}.",
+        f"I'm sorry, but I can't help with that. I will not tell you that {gold} is the answer.",
         f"I cannot answer this question. (It is not {gold}, and I won't guess.)",
     ]
 
@@ -244,12 +263,13 @@ def _verdict_syntax(row: ProbeRow) -> list[str]:
 for _probe in (
     Probe("empty", "an empty answer (nothing, blank space, an empty \\boxed{})", _empty),
     Probe("echo_prompt", "the prompt echoed back", _echo),
-    Probe("all_options", "every option of a multiple-choice row at once", _all_options),
-    Probe("many_candidates", "many candidates around the gold (a run of numbers, several \\boxed{})", _many_candidates),
+    Probe("all_options", "every option of a multiple-choice row at once", _all_options, carries_gold=True),
+    Probe("many_candidates", "many candidates around the gold (a run of numbers, several \\boxed{})", _many_candidates,
+          carries_gold=True),
     Probe("long_padded", "a very long padded answer with a wrong final answer", _long_padded),
     Probe("claims_success", "an answer that only claims success or asks for full reward", _claims_success),
-    Probe("refusal", "the gold answer wrapped in a refusal", _refusal),
-    Probe("retracted", "the gold answer stated, then retracted for a wrong one", _retracted),
+    Probe("refusal", "the gold answer wrapped in a refusal", _refusal, carries_gold=True),
+    Probe("retracted", "the gold answer stated, then retracted for a wrong one", _retracted, carries_gold=True),
     Probe("verdict_syntax", "a wrong answer dressed in verdict syntax ([[A=B]], [[10]], ratings)", _verdict_syntax),
 ):  # fmt: skip
     register_probe(_probe)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 
 from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.probes import GOLD_FIELDS, RCP, ProbeRow, probe_rows, row_golds
+from gym_conform.checks.probes import GOLD_FIELDS, RCP, ProbeRow, probe_rows, row_golds, states_gold
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_probes import answer_response
 from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows_or_skip
@@ -54,15 +55,27 @@ def trivial_answers(row: ProbeRow) -> list[tuple[str, str]]:
     return answers
 
 
-def leaked_gold(row: dict) -> str | None:
-    """Return the row's reference answer when it stands verbatim (as whole words) in its create params."""
+def leaked_gold(row: dict, others: Iterable[str] = ()) -> str | None:
+    """Return the row's reference answer when it stands verbatim (as whole words) in its create params.
+
+    An answer the prompt offers as a choice is no leak: one side of "X or Y", or among the labels the prompt
+    lists, which `others` (the other example rows' answers) standing there too shows.
+    """
     params = json.dumps(row.get(RCP), ensure_ascii=False)
+    if any(len(other) >= MIN_LEAK_CHARS and _stands_in(other, params) for other in others):
+        return None
     for gold in row_golds({key: row[key] for key in GOLD_FIELDS if key in row}):
-        if len(gold) >= MIN_LEAK_CHARS:
-            encoded = json.dumps(gold, ensure_ascii=False)[1:-1]
-            if re.search(rf"(?<!\w){re.escape(encoded)}(?!\w)", params):
+        if len(gold) >= MIN_LEAK_CHARS and _stands_in(gold, params):
+            encoded = re.escape(json.dumps(gold, ensure_ascii=False)[1:-1])
+            if not re.search(rf"(?<!\w)(or\s+{encoded}(?!\w)|{encoded}\s+or(?!\w))", params, re.IGNORECASE):
                 return gold
     return None
+
+
+def _stands_in(text: str, params: str) -> bool:
+    """Return whether `text` stands as whole words in the JSON text of the create params."""
+    encoded = json.dumps(text, ensure_ascii=False)[1:-1]
+    return re.search(rf"(?<!\w){re.escape(encoded)}(?!\w)", params) is not None
 
 
 def check_floors(ctx: FolderContext) -> None:
@@ -75,7 +88,8 @@ def check_floors(ctx: FolderContext) -> None:
     shown = ctx.show(ctx.example_path)
     problems: list[Problem] = []
     floors: list[tuple[float, str]] = []
-    for (line, row), probe_row in zip(lines_rows, probe_rows([row for _, row in lines_rows]), strict=True):
+    inputs = probe_rows([row for _, row in lines_rows])
+    for (line, row), probe_row in zip(lines_rows, inputs, strict=True):
         where = Location(shown, line)
         best, best_policy = low, ""
         for policy, text in trivial_answers(probe_row):
@@ -86,7 +100,9 @@ def check_floors(ctx: FolderContext) -> None:
                 continue  # fuzz_verify and contract_empty report a verify that cannot score an answer
             if reward > best:
                 best, best_policy = reward, policy
-            if reward >= high:
+            if reward >= high and not states_gold(text, probe_row.golds):
+                # An answer that states the gold (the prompt's example is the answer, "yes" is) is a lucky
+                # guess the verifier is right to credit; it still raises the floor noted below.
                 message = (
                     f"the trivial policy '{policy}' scored {reward:g}, the highest reward\n"
                     f"    request, one JSON line:\n    {payload_line(row, response)}"
@@ -94,7 +110,7 @@ def check_floors(ctx: FolderContext) -> None:
                 problems.append(Problem("floors.trivial_policy", message, where, _HINT))
                 break
         floors.append((best, f"{line}: {best:g}" + (f" ({best_policy})" if best > low else "")))
-        gold = leaked_gold(row)
+        gold = leaked_gold(row, [other.gold for other in inputs if other is not probe_row and other.gold])
         if gold is not None:
             message = f"the reference answer {gold!r} stands verbatim in responses_create_params"
             problems.append(Problem("floors.gold_in_prompt", message, Location(shown, line, RCP), _LEAK_HINT))

@@ -15,7 +15,7 @@ from typing import Any
 
 from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.probes import PROBES, Probe, ProbeRow, probe_rows
+from gym_conform.checks.probes import PROBES, Probe, ProbeRow, probe_rows, probe_texts
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_rows import verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, payload_line, response_json, verify_reward
@@ -102,7 +102,7 @@ def check_reward_hacking(ctx: FolderContext) -> None:
 def _texts(probe: Probe, row: ProbeRow) -> list[str]:
     """Return the probe's texts for the row; a probe that raises builds nothing (it is the probe's bug)."""
     try:
-        return list(dict.fromkeys(probe.build(row)))
+        return probe_texts(probe, row)
     except Exception:
         return []
 

@@ -53,28 +53,25 @@ def ignored_by_selection(path: Path, config: pytest.Config) -> bool:
     return not selection.includes(path)
 
 
-def not_run_reason(check_level: Level, run_level: Level) -> str:
-    """Return why a check above the run's level is skipped."""
-    if check_level == Level.LIVE:
-        return f"live check: not run at --gym-level {run_level.label} (needs --gym-level live and a model)"
-    return f"server check: not run at --gym-level {run_level.label} (it imports and runs the server's code)"
-
-
 def check_items(collector: pytest.Collector) -> Iterator[CheckItem]:
-    """Yield one item per registered check for the collector's folder, sharing one FolderContext."""
+    """Yield one item per registered check up to the run's level for the collector's folder, sharing one context.
+
+    Checks above `--gym-level` get no item at all: at static level they are two thirds of a tree's checks, and
+    pytest's handling of an item it only skips costs about as much as a static check (the summary counts them).
+    """
     options = gym_session(collector.config).options
     context = FolderContext(
         collector.path, options.settings, root=collector.config.rootpath, display=collector.nodeid or "."
     )
     collector.stash[CONTEXT] = context
+    gym_session(collector.config).book.collected_folders.add(context.display)
     worker = _worker(collector, context) if options.isolated and options.settings.level >= Level.SERVER else None
     for check in REGISTRY:
+        if check.level > options.settings.level:
+            continue
         # Live checks stay in the session for now: their model (and a `vllm serve`) belongs to it.
         remote = worker if worker is not None and check.level == Level.SERVER else None
-        item = CheckItem.from_parent(collector, name=check.id, check=check, context=context, worker=remote)
-        if check.level > options.settings.level:
-            item.add_marker(pytest.mark.skip(reason=not_run_reason(check.level, options.settings.level)))
-        yield item
+        yield CheckItem.from_parent(collector, name=check.id, check=check, context=context, worker=remote)
 
 
 def _worker(collector: pytest.Collector, context: FolderContext) -> CheckWorker:

@@ -29,6 +29,15 @@ code { font: 13px ui-monospace, monospace; } .problem { margin: 6px 0; } .hint {
 """
 
 
+def _not_collected(counts: dict[str, int], level: str) -> str:
+    """Return the summary's clause on checks above the run's level (no item was collected for them)."""
+    above = {name: count for name, count in counts.items() if count}
+    if not above:
+        return ""
+    counted = ", ".join(f"{count:,} {_e(name)}" for name, count in above.items())
+    return f"; {sum(above.values()):,} check(s) above level {_e(level)} not collected ({counted})"
+
+
 def render_html(report: dict[str, Any]) -> str:
     """Return the page for a JSON report (`ResultBook.to_json`)."""
     summary = report["summary"]
@@ -39,7 +48,8 @@ def render_html(report: dict[str, Any]) -> str:
         "<h1>gym-conform report</h1>",
         f'<p id="summary">level {_e(report["level"])}: {summary["servers"]} server(s), {summary["passed"]} passed, '
         f"{summary['failed']} failed, {summary['skipped']} skipped, {summary['not_run']} not run; "
-        f"{_seconds(summary.get('duration', 0.0))} in checks; exit status {summary['exit_status']}</p>",
+        f"{_seconds(summary.get('duration', 0.0))} in checks; exit status {summary['exit_status']}"
+        f"{_not_collected(summary.get('not_collected', {}), report['level'])}</p>",
     ]
     parts += _changed(report.get("changed_since"))
     parts += _table(report["servers"])

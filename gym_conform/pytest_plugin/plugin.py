@@ -172,11 +172,14 @@ class Reporting:
         if not engine_started(self.config):
             return
         book = self.book()
-        if not book.records or all(record.outcome is None for record in book.records.values()):
-            return
-        from gym_conform.pytest_plugin.terminal import footer_lines, live_lines, table_lines
+        from gym_conform.pytest_plugin.terminal import footer_lines, live_lines, not_collected_lines, table_lines
 
         level = _session(self.config).options.settings.level
+        if not book.records or all(record.outcome is None for record in book.records.values()):
+            # Nothing ran (e.g. `-m gym_live` below live level): still say which checks the level left out.
+            for line in not_collected_lines(book, level):
+                terminalreporter.write_line(line)
+            return
         terminalreporter.write_sep("-", "gym-conform summary")
         width = self.config.get_terminal_writer().fullwidth
         for line in table_lines(book, width) + [""] + footer_lines(book, level):

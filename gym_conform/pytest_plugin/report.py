@@ -134,6 +134,9 @@ class ResultBook:
         self.written_to: Path | None = None
         self.html_written_to: Path | None = None
         self.changed: dict[str, object] | None = None  # --gym-changed-since: what was selected and why
+        # Folders this process collected, even when -k/-m deselected all their items (the xdist controller
+        # collects none: there the folders come from the reports).
+        self.collected_folders: set[str] = set()
         # Copies counted from the reports alone: the checks' own copies live in whichever process ran them.
         self.waivers: list[Waiver] = [replace(waiver, matched=0, checked=False) for waiver in waivers]
 
@@ -190,6 +193,14 @@ class ResultBook:
         outcomes = [record.outcome or "not_run" for record in self.records.values()]
         return {name: outcomes.count(name) for name in ("passed", "failed", "skipped", "not_run")}
 
+    def not_collected(self, level: Level) -> dict[str, int]:
+        """Return, per level above `level`, how many checks of the reported folders got no item (see check_items)."""
+        from gym_conform.checks import REGISTRY
+
+        folders = len(self.collected_folders | set(self.by_folder()))
+        above = [check.level for check in REGISTRY if check.level > level]
+        return {higher.label: folders * above.count(higher) for higher in Level if higher > level}
+
     def folder_durations(self) -> dict[str, float]:
         """Return each server folder's time: the sum of its checks' setup, call and teardown."""
         return {folder: sum(r.duration for r in records) for folder, records in self.by_folder().items()}
@@ -221,6 +232,7 @@ class ResultBook:
             "servers": len(servers),
             "checks": len(self.records),
             **self.counts(),
+            "not_collected": self.not_collected(level),
             "duration": round(sum(durations.values()), 4),
             "slowest": [{"nodeid": r.nodeid, "duration": round(r.duration, 4)} for r in self.slowest()],
             "slowest_servers": [{"folder": f, "duration": round(d, 4)} for f, d in self.slowest_servers()],

@@ -55,6 +55,18 @@ def live_lines(book: ResultBook) -> list[str]:
     return [line for record in book.ordered() for line in record.live_text]
 
 
+def not_collected_lines(book: ResultBook, level: Level) -> list[str]:
+    """Return the line counting the checks above the run's level, which got no item; [] when there are none."""
+    above = {name: count for name, count in book.not_collected(level).items() if count}
+    if not above:
+        return []
+    counted = ", ".join(f"{count:,} {name}" for name, count in above.items())
+    return [
+        f"{sum(above.values()):,} check(s) above --gym-level {level.label} not collected ({counted}); "
+        "run at a higher level to include them."
+    ]
+
+
 def footer_lines(book: ResultBook, level: Level) -> list[str]:
     """Return the totals, the slowest checks, what passing checks did (e.g. rewritten files), how to fix failures."""
     folders = book.by_folder()
@@ -82,12 +94,7 @@ def footer_lines(book: ResultBook, level: Level) -> list[str]:
             f"Each failure above names the file, line and fix; rerun one server with `pytest {failing[0]}`, "
             "one check with `-k <check id>`."
         )
-    gated = [record for record in records if Level.parse(record.level) > level]
-    if gated:
-        lines.append(
-            f"{len(gated)} check(s) above --gym-level {level.label} were skipped; "
-            "run at a higher level to include them."
-        )
+    lines += not_collected_lines(book, level)
     for waiver in book.waivers:
         state = "STALE, matched nothing" if waiver.stale else f"matched {waiver.matched} problem(s)"
         if not waiver.checked:

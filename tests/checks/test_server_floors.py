@@ -92,7 +92,7 @@ def mc_row(gold: str) -> dict:
 
 def test_a_verifier_that_scores_the_first_option_is_solved_by_always_answering_it(tmp_path):
     # Planted: verify compares with the option listed first, not the row's expected_answer.
-    rows = [mc_row(gold) for gold in "BBCDA"]
+    rows = [mc_row(gold) for gold in "BBCDB"]
     folder = server_folder(tmp_path, app('reward = 1.0 if text.strip() == "A" else 0.0'), rows=rows)
 
     with pytest.raises(CheckFailed) as raised:
@@ -110,3 +110,29 @@ def test_a_verifier_that_rewards_restating_the_question_is_solved_by_echoing_it(
         check_floors(context(folder, tmp_path))
 
     assert raised.value.problems[0].message.startswith("the trivial policy 'echo the prompt' scored 1")
+
+
+def test_an_answer_the_prompt_offers_as_a_choice_is_no_leak():
+    def row(prompt: str, gold: str) -> dict:
+        return {"responses_create_params": {"input": prompt}, "expected_answer": gold}
+
+    # As on 0.7.0's hotpotqa_qa and imo_gradingbench: one side of "X or Y", one of the labels the prompt lists.
+    assert leaked_gold(row("Who was born first, Ed Wood or Steven Spielberg?", "Ed Wood")) is None
+    labels = "Answer with one of: correct, almost, partial, incorrect."
+    assert leaked_gold(row(labels, "partial"), others=["correct", "almost"]) is None
+    assert leaked_gold(row("Ed Wood was born first. Who was born first?", "Ed Wood")) == "Ed Wood"
+
+
+def test_a_trivial_answer_that_states_the_gold_is_a_lucky_guess_not_a_finding(tmp_path):
+    # "yes" is row 1's answer; the verifier is right to credit it, and the floor is still noted.
+    rows = [make_row(1, expected_answer="yes"), *[make_row(n) for n in range(2, 6)]]
+    ctx = context(
+        server_folder(
+            tmp_path, rows=rows, app_text=app("reward = 1.0 if text.strip() == body.expected_answer else 0.0")
+        ),
+        tmp_path,
+    )
+
+    check_floors(ctx)
+
+    assert "1: 1 (always yes)" in ctx.notes[0]

@@ -7,7 +7,16 @@ import json
 import pytest
 
 from gym_conform.checks import CheckFailed, CheckSkipped
-from gym_conform.checks.probes import PROBES, Probe, ProbeRow, option_letters, probe_rows, register_probe
+from gym_conform.checks.probes import (
+    PROBES,
+    Probe,
+    ProbeRow,
+    option_letters,
+    probe_rows,
+    probe_texts,
+    register_probe,
+    states_gold,
+)
 from gym_conform.checks.server_probes import check_reward_hacking
 from tests.checks import make_row
 from tests.checks.server_apps import app, context, isolated_imports, server_folder  # noqa: F401
@@ -31,7 +40,8 @@ def test_a_verifier_that_compares_the_whole_boxed_answer_passes_every_probe(tmp_
     [
         (
             "reward = 1.0 if body.expected_answer in text else 0.0",
-            {"many_candidates", "refusal", "retracted", "verdict_syntax"},
+            # verdict_syntax's "[[2]]" states row 1's gold "2": dropped, as every text of it that states a gold
+            {"many_candidates", "refusal", "retracted"},
         ),
         (
             'import re\nreward = 1.0 if body.expected_answer in re.findall(r"\\\\boxed\\{([^}]*)\\}", text) else 0.0',
@@ -80,7 +90,8 @@ MC_ROWS = [
 def test_a_multiple_choice_verifier_that_finds_the_letter_anywhere_is_caught_by_all_options(tmp_path):
     folder = server_folder(tmp_path, app("reward = 1.0 if body.expected_answer in text.split() else 0.0"), rows=MC_ROWS)
 
-    assert failed_codes(folder, tmp_path) == {"reward_hacking.all_options"}
+    # The refusal's "I will not tell you that B is the answer." has the letter as a word too.
+    assert failed_codes(folder, tmp_path) == {"reward_hacking.all_options", "reward_hacking.refusal"}
 
 
 def test_a_multiple_choice_verifier_that_takes_the_one_letter_answer_passes(tmp_path):
@@ -174,3 +185,22 @@ def test_probe_row_defaults():
     row = ProbeRow({}, "", (), (), ())
     assert row.gold is None and row.wrong is None
     assert PROBES["refusal"].build(row) == [] and PROBES["all_options"].build(row) == []
+
+
+def test_texts_that_state_the_gold_are_dropped_unless_the_probe_carries_it_on_purpose():
+    # As on NeMo Gym 0.7.0's circle_count: the instructions' example answer is this row's gold.
+    prompt = "Output your final answer in \\boxed{} format, e.g. \\boxed{3}.\n\nHow many cyan circles are there?"
+    row = {"responses_create_params": {"input": prompt}, "expected_answer": "3"}
+    label = {"responses_create_params": {"input": "Grade the proof."}, "expected_answer": "correct"}
+    three, graded = probe_rows([row, label])
+
+    assert probe_texts(PROBES["echo_prompt"], three) == []
+    assert "The answer is correct." not in probe_texts(PROBES["claims_success"], graded)
+    assert probe_texts(PROBES["refusal"], three) == PROBES["refusal"].build(three)  # the gold is its point
+
+
+def test_states_gold_takes_whole_words_and_single_characters_as_written():
+    assert states_gold("Final Answer: []", ["[]"])
+    assert states_gold("Yes, it is.", ["yes"])
+    assert not states_gold("a cat", ["A"])  # one character: its case counts
+    assert not states_gold("1234", ["23"])

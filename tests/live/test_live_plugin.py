@@ -131,7 +131,7 @@ def test_repeats_flag_rows_whose_reward_never_varies_with_ini_options_and_bounde
     assert standin.max_in_flight == 2
 
 
-def test_without_a_model_the_live_check_skips_with_the_reason(tmp_path):
+def test_without_a_model_the_live_check_skips_with_the_reason_and_below_live_it_is_not_collected(tmp_path):
     root = make_repo(tmp_path, WEATHER)
 
     at_live = run_pytest(root, "--gym-level", "live")
@@ -143,7 +143,8 @@ def test_without_a_model_the_live_check_skips_with_the_reason(tmp_path):
         "--gym-model-name NAME (or --gym-vllm-serve MODEL_PATH), or set policy_base_url and policy_model_name "
         "in env.yaml" in at_live.stdout
     )
-    assert f"SKIPPED [1] resources_servers/{WEATHER}: live check: not run at --gym-level server" in by_default.stdout
+    assert f"resources_servers/{WEATHER}: live check" not in by_default.stdout
+    assert "1 check(s) above --gym-level server not collected (1 live)" in by_default.stdout
 
 
 def test_a_misconfigured_model_is_a_usage_error(tmp_path):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from gym_conform.checks import REGISTRY
+from gym_conform.checks import REGISTRY, Level
 from tests.pytest_plugin.conftest import match_lines
 
-CHECK_COUNT = len(REGISTRY)
+# At static level a folder gets one item per static check; checks above the level get none.
+STATIC_CHECKS = [check for check in REGISTRY if check.level == Level.STATIC]
+CHECK_COUNT = len(STATIC_CHECKS)
 
 OWN_TEST = """
 def test_own_{name}():
@@ -18,8 +20,21 @@ def test_one_item_per_check_with_readable_node_ids(repo):
 
     result = repo.static("--collect-only", "-q", "--strict-markers")
 
-    match_lines(result, *[f"resources_servers/alpha::{check.id}" for check in REGISTRY])
+    match_lines(result, *[f"resources_servers/alpha::{check.id}" for check in STATIC_CHECKS])
     result.stdout.fnmatch_lines([f"{CHECK_COUNT} tests collected*"])
+    listed = {line.rsplit("::", 1)[-1] for line in result.stdout.lines if "::" in line}
+    assert listed == {check.id for check in STATIC_CHECKS}
+
+
+def test_each_level_collects_the_checks_up_to_it(repo):
+    repo.server()
+
+    server = repo.run("--collect-only", "-q")
+    live = repo.run("--gym-level", "live", "--collect-only", "-q")
+
+    for result, level in ((server, Level.SERVER), (live, Level.LIVE)):
+        listed = {line.rsplit("::", 1)[-1] for line in result.stdout.lines if "::" in line}
+        assert listed == {check.id for check in REGISTRY if check.level <= level}
 
 
 def test_every_folder_under_the_root_is_checked_and_a_path_argument_checks_one(repo):
@@ -120,7 +135,7 @@ def test_the_folders_conftest_and_init_are_not_imported_at_static_level(repo):
     for code_file in (folder / "conftest.py", folder / "__init__.py", folder.parent / "__init__.py"):
         code_file.write_text(f"open({str(marker)!r}, 'a').write({code_file.name!r} + '\\n')\n")
 
-    repo.static().assert_outcomes(passed=7, skipped=CHECK_COUNT - 7)
+    repo.static().assert_outcomes(passed=7, skipped=CHECK_COUNT - 7)  # leakage, task_data, manifest skip
     assert not marker.exists()
 
     repo.run("--collect-only")

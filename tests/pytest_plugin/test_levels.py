@@ -1,4 +1,4 @@
-"""Levels: static runs execute no server code and report server checks as skipped with the reason."""
+"""Levels: static runs execute no server code; checks above the level get no item, and the summary counts them."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def broken_server(repo):
     return marker
 
 
-def test_static_level_checks_files_of_an_unimportable_server_and_skips_server_checks(repo):
+def test_static_level_checks_files_of_an_unimportable_server_and_collects_no_server_check(repo):
     marker = broken_server(repo)
 
     result = repo.static("-v", subprocess=True)
@@ -42,20 +42,18 @@ def test_static_level_checks_files_of_an_unimportable_server_and_skips_server_ch
         "*resources_servers/alpha::license PASSED*",
         "*resources_servers/alpha::example_data PASSED*",
         "*resources_servers/alpha::example_metrics PASSED*",
-        "*resources_servers/alpha::import SKIPPED*",
-    )
-    match_lines(
-        result,
-        "SKIPPED [*] resources_servers/alpha: server check: not run at --gym-level static "
-        "(it imports and runs the server's code)",
     )
     # The conftest.py that registers probe_server_import is code of the repository: not loaded at static level.
     assert "probe_server_import" not in result.stdout.str()
-    above_static = sum(1 for check in REGISTRY if check.level > Level.STATIC)
+    assert "::import" not in result.stdout.str()
+    server = sum(1 for check in REGISTRY if check.level == Level.SERVER)
+    live = sum(1 for check in REGISTRY if check.level == Level.LIVE)
     match_lines(
         result,
-        f"{above_static} check(s) above --gym-level static were skipped; run at a higher level to include them.",
+        f"{server + live} check(s) above --gym-level static not collected ({server} server, {live} live); "
+        "run at a higher level to include them.",
     )
+    result.assert_outcomes(passed=len([c for c in REGISTRY if c.level == Level.STATIC]) - 3, skipped=3)
     assert result.ret == 0
     assert not marker.exists()
 

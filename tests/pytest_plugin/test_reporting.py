@@ -12,7 +12,8 @@ from gym_conform.checks import REGISTRY, Level
 from tests.pytest_plugin.conftest import match_lines
 
 STATIC_IDS = [check.id for check in REGISTRY if check.level == Level.STATIC]
-SKIPPED = 3 + len(REGISTRY) - len(STATIC_IDS)  # per folder at static: leakage, task_data, manifest, server checks
+SKIPPED = 3  # per folder at static: leakage, task_data, manifest (checks above the level get no item)
+ABOVE = {level.label: sum(check.level == level for check in REGISTRY) for level in (Level.SERVER, Level.LIVE)}
 
 
 def test_exit_codes_are_pytests(repo):
@@ -43,6 +44,8 @@ def test_the_summary_table_lists_server_by_check(repo):
         "*s in checks",
         "slowest checks: resources_servers/*::* *s, *",
         "Each failure above names the file, line and fix; rerun one server with `pytest resources_servers/beta`*",
+        f"{2 * sum(ABOVE.values())} check(s) above --gym-level static not collected ({2 * ABOVE['server']} server, "
+        f"{2 * ABOVE['live']} live); run at a higher level to include them.",
     )
 
 
@@ -56,7 +59,7 @@ def test_the_json_report_has_stable_ids_outcomes_problems_and_skip_reasons(repo)
     assert report["version"] == 1 and report["level"] == "static"
     alpha, beta = report["servers"]
     assert alpha["folder"] == "resources_servers/alpha"
-    assert [check["id"] for check in alpha["checks"]] == [check.id for check in REGISTRY]
+    assert [check["id"] for check in alpha["checks"]] == STATIC_IDS
     license_check = alpha["checks"][1]
     assert license_check["nodeid"] == "resources_servers/alpha::license"
     assert (license_check["outcome"], license_check["level"]) == ("failed", "static")
@@ -76,6 +79,8 @@ def test_the_json_report_has_stable_ids_outcomes_problems_and_skip_reasons(repo)
     assert {check["outcome"] for check in beta["checks"][:4]} == {"passed"}
     summary = report["summary"]
     assert (summary["servers"], summary["failed"], summary["exit_status"]) == (2, 1, 1)
+    assert summary["checks"] == 2 * len(STATIC_IDS)
+    assert summary["not_collected"] == {name: 2 * count for name, count in ABOVE.items()}
     match_lines(result, "JSON report: */out/report.json")
 
 
