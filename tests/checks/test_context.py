@@ -173,7 +173,7 @@ def test_the_server_is_loaded_once_at_server_level_even_when_it_fails(tmp_path, 
 
     calls = []
 
-    def broken(folder):
+    def broken(folder, **_options):
         calls.append(folder)
         raise ServerError("app.py imports 'nope', which is not installed", code="server.import")
 
