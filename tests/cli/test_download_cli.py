@@ -19,13 +19,16 @@ FILES = {
     ("org/data", "train.jsonl"): TRAIN,
     ("org/data", "splits/validation.jsonl"): VALIDATION,
     ("org/private", "train.jsonl"): TRAIN,
+    **{(f"org/{fault}", "train.jsonl"): TRAIN * 2000 for fault in ("500", "stall", "truncated")},
 }
+FAULTS = {f"org/{fault}": fault for fault in ("500", "stall", "truncated")}
 SCRIPT = Path(sys.executable).parent / "ng_download_dataset_from_hf"
 
 
 @pytest.fixture(scope="module")
 def hub():
-    with HubStandIn(FILES, private_repos={"org/private": SECRET}) as stand_in:
+    private = {"org/private": SECRET, **dict.fromkeys(FAULTS, SECRET)}
+    with HubStandIn(FILES, private_repos=private, faults=FAULTS) as stand_in:
         yield stand_in
 
 
@@ -181,3 +184,26 @@ def test_help_of_the_console_script_lists_every_key():
     for key in DownloadOptions.model_fields:
         assert f"+{key}=" in result.stdout
     assert "HF_TOKEN" in result.stdout
+
+
+# Every token source against a 5xx; a stall (about 70 s of the client's own retries) and a cut body once.
+@pytest.mark.parametrize(
+    ("fault", "source"),
+    [("500", "env.yaml"), ("500", "+hf_token="), ("500", "HF_TOKEN"), ("stall", "env.yaml"), ("truncated", "HF_TOKEN")],
+)
+def test_a_failing_hub_never_shows_the_token(cli, tmp_path, fault, source):
+    args = [f"+repo_id=org/{fault}", "+artifact_fpath=train.jsonl", "+output_fpath=out/x.jsonl", "--traceback"]
+    env = {"HF_HUB_ETAG_TIMEOUT": "1", "HF_HUB_DOWNLOAD_TIMEOUT": "1"}  # a stall is caught in seconds
+    if source == "env.yaml":
+        (tmp_path / "env.yaml").write_text(f"hf_token: {SECRET}\n")
+    elif source == "+hf_token=":
+        args.append(f"+hf_token={SECRET}")
+    else:
+        env["HF_TOKEN"] = SECRET
+    result = cli(*args, **env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "org/" + fault in result.stderr and "hint:" in result.stderr
+    assert SECRET not in result.stdout + result.stderr  # not even in the traceback asked for
+    assert not (tmp_path / "out").exists()
+    cached = list((tmp_path / "hf_home").rglob("*"))
+    assert not any(SECRET.encode() in path.read_bytes() for path in cached if path.is_file())

@@ -10,11 +10,14 @@ real Hub sends, so the client raises its own exception classes:
 - a private repo without its bearer token: 401 `RepoNotFound` (the Hub hides whether it exists);
 - a gated repo without its token: 403 `GatedRepo`;
 - an unknown repo: 404 `RepoNotFound`, unknown revision: 404 `RevisionNotFound`, unknown file: 404
-  `EntryNotFound`.
+  `EntryNotFound`;
+- a repo with a fault, once access is granted: `"500"` an internal server error, `"stall"` no answer for a
+  minute, `"truncated"` half the file's bytes under the full `Content-Length`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -39,7 +42,8 @@ class HubStandIn:
     """Serve `files` ({(repo_id, path): bytes}) on 127.0.0.1 while used as a context manager.
 
     `private_repos` and `gated_repos` map a repo id to the only token that may read it. A repo exists when
-    it has a file or is listed as private or gated. `requests` records `(method, path, token or None)`.
+    it has a file or is listed as private or gated. `faults` maps a repo id to how its resolve route
+    misbehaves (see the module's docstring). `requests` records `(method, path, token or None)`.
     """
 
     def __init__(
@@ -47,10 +51,12 @@ class HubStandIn:
         files: Files,
         private_repos: Mapping[str, str] | None = None,
         gated_repos: Mapping[str, str] | None = None,
+        faults: Mapping[str, str] | None = None,
     ) -> None:
         self.files = dict(files)
         self.private_repos = dict(private_repos or {})
         self.gated_repos = dict(gated_repos or {})
+        self.faults = dict(faults or {})
         self.requests: list[tuple[str, str, str | None]] = []
         self._serving = ExitStack()
         self.endpoint = ""
@@ -98,6 +104,15 @@ class HubStandIn:
         if data is None:
             return _error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": commit})
         headers = {"X-Repo-Commit": commit, "ETag": f'"{hashlib.sha256(data).hexdigest()}"'}
+        fault = self.faults.get(repo_id)
+        if fault == "500":
+            return _error(500, "InternalServerError", "Internal Error - We're working hard to fix this")
+        if fault == "stall":
+            await asyncio.sleep(60)
+        if fault == "truncated" and request.method == "GET":
+            # uvicorn sends the short body and then closes the connection, as a proxy cut off mid-file would.
+            headers["Content-Length"] = str(len(data))
+            return Response(data[: len(data) // 2], media_type="application/octet-stream", headers=headers)
         # Starlette sets Content-Length from the body; uvicorn drops the body itself for HEAD.
         return Response(data, media_type="application/octet-stream", headers=headers)
 
