@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from gym_conform.agent.model import ModelClient
+from gym_conform.agent.model import REPLAY_EXHAUSTED, ModelClient
 from gym_conform.core.responses import Response, function_call_output_item
 from gym_conform.core.responses_output import OutputFunctionCall, OutputMessage
 from gym_conform.errors import ServerError
@@ -60,8 +60,11 @@ async def run_rollout(
     errors: list[str] = []
     usage: dict | None = None
     steps = 0
+    previous: Response | None = None
+    response: Response | None = None
     while True:
         steps += 1
+        previous = response
         response = _as_response(
             await model.respond({**params, "input": original_input + next_input}, session_key=session_key)
         )
@@ -85,12 +88,20 @@ async def run_rollout(
         if max_steps and steps >= max_steps:
             stop = "max_steps"
             break
+    if previous is not None and _replay_exhausted(response):
+        # The recording ran out: verify sees the last recorded turn's envelope (its status, usage), not the
+        # replay's own sentinel, whose reason NeMo Gym's response model refuses.
+        response = previous
     final = response.model_dump(mode="json", exclude_unset=True)
     final["output"] = new_outputs
     if usage is not None:
         final["usage"] = usage
     verify_response = await server.verify({**row, "response": final})
     return RolloutResult(verify_response, final, steps, stop, errors)
+
+
+def _replay_exhausted(response: Response) -> bool:
+    return (response.incomplete_details or {}).get("reason") == REPLAY_EXHAUSTED
 
 
 def _is_assistant_message(item: Any) -> bool:

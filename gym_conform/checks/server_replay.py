@@ -14,7 +14,9 @@ from gym_conform.agent.rollouts import RolloutRecord, read_rollouts
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.server_import import client_of, server_or_skip, skip_if_judged_by_standin
+from gym_conform.checks.server_rows import seed_request_model, task_fields
 from gym_conform.errors import Location, Problem, ProblemsFound
+from gym_conform.server import LoadedServer
 
 REPLAY_HINT = (
     "verify() (or a tool) now scores this recorded rollout differently; if that is intended, rewrite the "
@@ -37,6 +39,11 @@ def check_replay(ctx: FolderContext) -> None:
     if not records:
         raise CheckSkipped(f"{shown} holds no rollouts")
     records = [with_row_fields(record, ctx.example_rows) for record in records]
+    records, unreplayable = _replayable(records, loaded)
+    if unreplayable:
+        ctx.note(f"not replayed: {unreplayable}")
+        if not records:
+            raise CheckSkipped(f"no rollout in {shown} can be replayed: {unreplayable}")
     outcomes = ctx.run_async(replay_rollouts(client_of(ctx), loaded, records))
     hint = REPLAY_HINT.format(folder=ctx.display)
     problems = []
@@ -65,13 +72,61 @@ def with_row_fields(record: RolloutRecord, rows: list[tuple[int, dict]]) -> Roll
     Older rollout lines keep only the create params, the response and the reward; verify needs the row's
     fields (an expected answer, a state), so they come from the example row with the same input.
     """
-    params = record.data.get("responses_create_params")
-    key = json.dumps(params.get("input"), sort_keys=True) if isinstance(params, dict) else None
+    key = input_key(record.data.get("responses_create_params"))
+    if key is None:
+        return record
     for _, row in rows:
-        if json.dumps(row["responses_create_params"].get("input"), sort_keys=True) == key:
+        if input_key(row["responses_create_params"]) == key:
             missing = {k: v for k, v in row.items() if k not in record.data}
             return replace(record, data={**record.data, **missing}) if missing else record
     return record
+
+
+def input_key(params: object) -> str | None:
+    """Return a create-params input as a comparable text, written back as NeMo Gym writes it, or None.
+
+    NeMo Gym records a string input as one user message and adds `"type": "message"` to input messages,
+    so a rollout's input equals its row's only once both are written the same way.
+    """
+    if not isinstance(params, dict):
+        return None
+    items = params.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    if not isinstance(items, list):
+        return None
+    written = [
+        {k: v for k, v in item.items() if (k, v) != ("type", "message")} if isinstance(item, dict) else item
+        for item in items
+    ]
+    return json.dumps(written, sort_keys=True)
+
+
+def _replayable(records: list[RolloutRecord], loaded: LoadedServer) -> tuple[list[RolloutRecord], str]:
+    """Split off the rollouts that lack a field verify or seed_session requires (their row is not in the data).
+
+    Such a line cannot be replayed: that is a gap in the recording, not a change of the server's code.
+    Returns the replayable records and, when some are not, why (their lines and the missing fields).
+    """
+    models = [loaded.server.verify_request_model(), seed_request_model(loaded.server)]
+    required = [key for model in models if model for key, info in task_fields(model).items() if info.is_required()]
+    kept, lines, missing = [], [], set()
+    for record in records:
+        absent = [key for key in required if key not in record.data]
+        if absent:
+            lines.append(str(record.line))
+            missing.update(absent)
+        else:
+            kept.append(record)
+    if not lines:
+        return kept, ""
+    fields = ", ".join(sorted(missing))
+    why = (
+        f"line(s) {', '.join(lines)} lack {fields}, which the server's request models require, and no row of "
+        "data/example.jsonl has their input (record the rollouts from the example rows, or keep the task "
+        "fields in each line)"
+    )
+    return kept, why
 
 
 def _shown_reward(outcome: ReplayOutcome) -> str:

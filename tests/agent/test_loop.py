@@ -153,3 +153,15 @@ def test_verify_gets_the_row_and_the_last_response_with_all_outputs():
     assert result.reward == 1.0 and result.verify_response["extra"] == {"k": [1]}
     assert result.response["id"] == "resp_last" and result.response["model"] == "m"
     assert result.verify_response["response"]["id"] == "resp_last"
+
+
+def test_a_recording_that_ends_with_tool_calls_is_verified_with_its_own_envelope():
+    # NeMo Gym's response model accepts only its own incomplete reasons: the replay's sentinel must not reach verify.
+    recorded = [increment(1, "c1"), function_call_output_item("c1", "1")]
+    model = ReplayModel(recorded, envelope={"id": "resp_rec", "status": "completed", "model": "m"})
+    result = rollout(counter_row(start=0, expected=1), model)
+    assert result.stop_reason == "incomplete" and result.steps == 2
+    assert result.response["status"] == "completed" and result.response["id"] == "resp_rec"
+    assert "incomplete_details" not in result.response or result.response["incomplete_details"] is None
+    assert [item["type"] for item in result.response["output"]] == ["function_call", "function_call_output"]
+    assert result.reward == 1.0
