@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 import importlib
 import re
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gym_conform.errors import Problem, ProblemsFound
+from gym_conform.errors import GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
     from gym_conform.checks.context import FolderContext
@@ -83,6 +85,32 @@ def _without_outside_needs(failed: CheckFailed, ctx: FolderContext) -> CheckFail
     return CheckFailed(own, summary=failed.summary)
 
 
+def _server_raised(error: Exception, ctx: FolderContext) -> CheckFailed | CheckSkipped | None:
+    """Return what an exception from the server's own code means (a skip for what this machine lacks, else a
+    failure at the innermost line of the server's code); None when no frame is the server's (a gym-conform bug).
+    """
+    from gym_conform.server.outside import outside_need
+
+    where = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename and Path(frame.filename).resolve().is_relative_to(ctx.folder):
+            where = Location(ctx.show(Path(frame.filename)), frame.lineno, frame.name)
+    if where is None:
+        return None
+    text = f"{type(error).__name__}: {error}"
+    need = outside_need(text, ctx.folder)
+    if need is not None:
+        return CheckSkipped(f"the server needs what this machine lacks: {need}")
+    problem = Problem(
+        "server.raised",
+        f"the server's code raised {text[:500]}",
+        where,
+        "the server's own code raised while the check called it: fix it there (the line is the innermost of "
+        "the server's frames)",
+    )
+    return CheckFailed([problem], summary=f"the server's code raised {type(error).__name__}")
+
+
 @dataclass(frozen=True)
 class Check:
     """One conformance check: a stable id (the node id suffix and JSON report key), a level and its code.
@@ -113,6 +141,13 @@ class Check:
                 self.function()(ctx)
             except CheckFailed as failed:
                 raise _without_outside_needs(failed, ctx) from None
+            except (CheckSkipped, GymConformError):
+                raise
+            except Exception as error:
+                raised = _server_raised(error, ctx)
+                if raised is None:
+                    raise
+                raise raised from None
         except CheckFailed as failed:
             waivers = [w for w in ctx.settings.waivers if w.applies_to(ctx.display, self.id)]
             for waiver in waivers:

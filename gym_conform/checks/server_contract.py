@@ -12,7 +12,14 @@ from gym_conform.agent.loop import run_rollout
 from gym_conform.agent.model import ReplayModel
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.server_import import client_of, reward_range, server_or_skip, skip_if_judged_by_standin
+from gym_conform.checks.server_import import (
+    checked_range,
+    client_of,
+    declares_reward_range,
+    reward_range,
+    server_or_skip,
+    skip_if_judged_by_standin,
+)
 from gym_conform.checks.server_rows import verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, judged_reward, response_dump, response_json, verify_reward
 from gym_conform.core.responses import message_item
@@ -31,8 +38,10 @@ def check_contract_empty(ctx: FolderContext) -> None:
     loaded = server_or_skip(ctx)
     rows = _rows_or_skip(ctx, loaded)
     client = client_of(ctx)
-    bounds = reward_range(loaded)
-    low = bounds[0]
+    bounds = checked_range(loaded)
+    # Without a declared range (NeMo Gym's servers) the floor is unknown: an empty answer must earn nothing.
+    declared = declares_reward_range(loaded)
+    low = bounds[0] if declared else 0.0
     shown = ctx.show(ctx.example_path)
     problems = []
     for line, row in rows:
@@ -42,9 +51,11 @@ def check_contract_empty(ctx: FolderContext) -> None:
             except VerifyFailed as failure:
                 problems.append(_problem("contract.empty", f"{what}: {failure.message}", shown, line, _CRASH_HINT))
                 continue
-            if reward != low:
-                message = f"{what} scored {reward}, not the lowest reward {low}"
-                problems.append(_problem("contract.empty", message, shown, line, _EMPTY_HINT))
+            if (reward != low) if declared else (reward > low):
+                wanted = f"the lowest reward {low}" if declared else "at most 0 (the config declares no reward_range)"
+                problems.append(
+                    _problem("contract.empty", f"{what} scored {reward}, not {wanted}", shown, line, _EMPTY_HINT)
+                )
     if problems:
         raise CheckFailed(problems, summary=f"{len(problems)} empty response(s) did not score {low} in {shown}")
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.properties import Violation, run_property
-from gym_conform.checks.server_import import client_of, reward_range, server_or_skip, verify_location
+from gym_conform.checks.server_import import checked_range, client_of, server_or_skip, verify_location
 from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows_or_skip
 from gym_conform.checks.server_session import RCP, VerifyFailed, payload_line, verify_reward
 from gym_conform.checks.strategies import ToolHints, responses
@@ -60,7 +60,7 @@ def check_fuzz_verify(ctx: FolderContext) -> None:
     lines_rows = verifiable_rows_or_skip(ctx, loaded)
     rows = [row for _, row in lines_rows]
     client = client_of(ctx)
-    bounds = reward_range(loaded)
+    bounds = checked_range(loaded)
     stochastic = loaded.config.stochastic
 
     def scores_well(example: tuple[dict, dict]) -> None:

@@ -7,6 +7,7 @@ every other server check then skips with "server could not be imported: <reason>
 from __future__ import annotations
 
 import inspect
+import math
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -110,6 +111,10 @@ def skip_if_needs_outside_help(ctx: FolderContext, loaded: LoadedServer) -> None
 
     A server reached at --gym-server-url was started with what it needs (its judge model server), so nothing skips.
     """
+    if isinstance(loaded.server, UpstreamServer):
+        gap = loaded.server.contract_gap()
+        if gap is not None:
+            raise CheckSkipped(gap)
     if loaded.needs and ctx.settings.server_url is None:
         raise CheckSkipped("the server needs " + "; and ".join(loaded.needs))
 
@@ -142,6 +147,16 @@ def reward_range(loaded: LoadedServer) -> tuple[float, float]:
     """Return the server's declared (lowest, highest) reward."""
     low, high = loaded.config.reward_range
     return float(low), float(high)
+
+
+def declares_reward_range(loaded: LoadedServer) -> bool:
+    """Return whether the range is the server's own: NeMo Gym's servers declare none, and may score 2 or -100."""
+    return not isinstance(loaded.server, UpstreamServer) or "reward_range" in loaded.config.model_fields_set
+
+
+def checked_range(loaded: LoadedServer) -> tuple[float, float]:
+    """Return the range a reward must lie in: the declared one, else any finite number."""
+    return reward_range(loaded) if declares_reward_range(loaded) else (-math.inf, math.inf)
 
 
 def verify_location(ctx: FolderContext, loaded: LoadedServer) -> Location:

@@ -28,6 +28,7 @@ def check_replay(ctx: FolderContext) -> None:
     """Fail for every recorded rollout whose replayed reward differs from the recorded one, or that fails."""
     loaded = server_or_skip(ctx)
     skip_if_judged_by_standin(loaded, "replaying recorded rewards")
+    client = client_of(ctx)  # first: a server these checks do not apply to skips for that reason
     path = ctx.rollouts_path
     shown = ctx.show(path)
     if not path.is_file():
@@ -44,7 +45,7 @@ def check_replay(ctx: FolderContext) -> None:
         ctx.note(f"not replayed: {unreplayable}")
         if not records:
             raise CheckSkipped(f"no rollout in {shown} can be replayed: {unreplayable}")
-    outcomes = ctx.run_async(replay_rollouts(client_of(ctx), loaded, records))
+    outcomes = ctx.run_async(replay_rollouts(client, loaded, records))
     hint = REPLAY_HINT.format(folder=ctx.display)
     problems = []
     for outcome in outcomes:

@@ -18,7 +18,10 @@ _UNREACHABLE = (
     re.compile(r"Failed to resolve '(?P<host>[\w.-]+)'"),
     re.compile(r"HTTPS?ConnectionPool\(host='(?P<host>[\w.-]+)', port=(?P<port>\d+)\)"),
     re.compile(r"'git', 'clone'.*?'(?P<host>https?://[^']+)'"),
+    re.compile(r"git clone (?:-\S+ )*(?P<host>https?://[^\s;&'\"]+)"),
 )
+# NeMo Gym's sandboxed servers name the provider block a deployment adds to the merged config.
+_SANDBOX = re.compile(r"Sandbox provider reference '(?P<name>[\w.-]+)' is not defined")
 _NO_NETWORK_WORDS = (
     "Temporary failure in name resolution",
     "Name or service not known",
@@ -42,6 +45,12 @@ def outside_need(text: str, folder: Path | None = None) -> str | None:
     missing = _MISSING_MODULE.search(text)
     if missing:
         return missing_package(missing.group("module"), folder)
+    sandbox = _SANDBOX.search(text)
+    if sandbox:
+        return (
+            f"a sandbox provider ('{sandbox.group('name')}': a top-level `sandbox:` block in the merged config, "
+            "from nemo_gym/sandbox/providers/), which runs the tasks' containers"
+        )
     for pattern in _UNREACHABLE:
         found = pattern.search(text)
         if found and found.group("host") not in LOOPBACK_HOSTS:

@@ -22,6 +22,9 @@ from gym_conform.server.base import RESERVED_ROUTE_NAMES, ResourcesServer, Resou
 UPSTREAM_BASE = ("nemo_gym.base_resources_server", "SimpleResourcesServer")
 # Routes NeMo Gym's base app adds besides seed_session and verify; none of them is a tool.
 UPSTREAM_ROUTES = frozenset({"close_session", "aggregate_metrics", "reverify_mode"})
+# The routes the resources-server checks call; and routes every FastAPI app has, which say nothing of the task.
+CONTRACT_ROUTES = ("/seed_session", "/verify")
+NON_TASK_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/aggregate_metrics"})
 # Our own config keys, which NeMo Gym's config models do not know.
 OWN_KEYS = frozenset({"reward_range", "stochastic"})
 # NeMo Gym's NEMO_GYM_CONFIG_DICT_ENV_VAR_NAME (nemo_gym.global_config), which a child server reads its config from.
@@ -47,6 +50,7 @@ class UpstreamServer(ResourcesServer):
     def __init__(self, config: ResourcesServerConfig | None = None, **fields: Any) -> None:
         """Build the NeMo Gym server from the config block, as NeMo Gym's run_webserver does (no listening)."""
         super().__init__(config, **fields)
+        self._routes: set[str] | None = None
         self.upstream = build_upstream(type(self).upstream_class, self.config, type(self).global_config)
 
     # NeMo Gym's form verify(self, body), which the base class accepts too; replaced per class by the upstream's.
@@ -62,6 +66,23 @@ class UpstreamServer(ResourcesServer):
             if callable(method):
                 method(app)
         return app
+
+    def contract_gap(self) -> str | None:
+        """Return why the resources-server checks do not apply (no /seed_session or /verify route), else None.
+
+        NeMo Gym's gymnasium-style servers replace those routes with /reset and /step, which its gymnasium
+        agent drives; they are reported as such, never failed for a 404.
+        """
+        if self._routes is None:
+            self._routes = {getattr(route, "path", "") for route in self.upstream.setup_webserver().routes}
+        missing = [path for path in CONTRACT_ROUTES if path not in self._routes]
+        if not missing:
+            return None
+        served = ", ".join(sorted(path for path in self._routes if path not in NON_TASK_ROUTES)) or "nothing else"
+        return (
+            f"the server does not serve {' or '.join(missing)} (it serves {served}): a gymnasium-style environment "
+            "that NeMo Gym's gymnasium agent drives, so the resources-server checks do not apply"
+        )
 
     def tool_names(self) -> list[str]:
         """Return the tool routes, NeMo Gym's own non-tool routes left out."""

@@ -70,3 +70,57 @@ def test_check_failed_needs_a_problem():
 
 def test_check_skipped_keeps_its_reason():
     assert CheckSkipped("no file").reason == "no file"
+
+
+def _server_code(tmp_path, body: str):
+    """Return a check whose code calls a function defined in a server folder's own file (which raises)."""
+    import importlib.util
+
+    from gym_conform.checks.context import CheckSettings, FolderContext
+
+    folder = tmp_path / "resources_servers" / "alpha"
+    folder.mkdir(parents=True)
+    (folder / "app.py").write_text(f"def verify():\n    {body}\n")
+    spec = importlib.util.spec_from_file_location("alpha_app_under_test", folder / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    check = Check("calls_server", Level.SERVER, "calls the server", lambda ctx: module.verify())
+    return check, FolderContext(folder, CheckSettings(level=Level.SERVER), root=tmp_path)
+
+
+def test_an_exception_raised_in_the_servers_own_code_fails_at_its_line_not_as_a_gym_conform_bug(tmp_path):
+    check, ctx = _server_code(tmp_path, "raise KeyError('synonym_values')")
+
+    with pytest.raises(CheckFailed) as raised:
+        check.run(ctx)
+
+    problem = raised.value.problems[0]
+    assert problem.code == "server.raised"
+    assert problem.message == "the server's code raised KeyError: 'synonym_values'"
+    assert (problem.location.path, problem.location.line) == ("resources_servers/alpha/app.py", 2)
+
+
+def test_an_exception_naming_an_unreachable_host_skips_with_the_host(tmp_path):
+    error = "ConnectionError(\"HTTPSConnectionPool(host='codeload.github.com', port=443): Max retries exceeded\")"
+    check, ctx = _server_code(tmp_path, f"raise {error}")
+
+    with pytest.raises(CheckSkipped, match=r"the outside service codeload\.github\.com:443, which this machine"):
+        check.run(ctx)
+
+
+def test_a_shell_git_clone_that_fails_skips_naming_the_repository(tmp_path):
+    command = "'cd x && if [ ! -d V ]; then git clone https://github.com/open-compass/VLMEvalKit/; fi'"
+    check, ctx = _server_code(tmp_path, f"import subprocess; raise subprocess.CalledProcessError(128, {command})")
+
+    with pytest.raises(CheckSkipped, match=r"https://github\.com/open-compass/VLMEvalKit/"):
+        check.run(ctx)
+
+
+def test_an_exception_outside_the_servers_code_stays_a_crash_of_the_check(tmp_path):
+    _, ctx = _server_code(tmp_path, "pass")
+
+    def broken(ctx):
+        raise RuntimeError("a bug in the check itself")
+
+    with pytest.raises(RuntimeError, match="a bug in the check itself"):
+        Check("broken", Level.SERVER, "a broken check", broken).run(ctx)

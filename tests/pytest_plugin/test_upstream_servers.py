@@ -222,3 +222,79 @@ def test_over_a_url_a_server_whose_judge_runs_there_is_checked_not_skipped(repo,
     assert {c: checks[c]["outcome"] for c in ("import", "contract_empty", "fuzz_verify")} == dict.fromkeys(
         ("import", "contract_empty", "fuzz_verify"), "passed"
     )
+
+
+GYMNASIUM_APP = FAKE_APP.replace(
+    """    def setup_webserver(self):
+        app = super().setup_webserver()
+        app.post("/lookup")(self.lookup)
+        return app
+""",
+    """    def setup_webserver(self):
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        app.post("/reset")(self.lookup)
+        app.post("/step")(self.lookup)
+        return app
+""",
+)
+
+
+def test_a_gymnasium_style_server_is_reported_as_such_not_failed_for_its_missing_routes(repo):
+    upstream_server(repo, GYMNASIUM_APP)
+
+    result = repo.run(*CI, subprocess=True)
+
+    checks = checks_of(repo)
+    assert checks["import"]["outcome"] == "passed", result.stdout.str()
+    for check_id in ("replay", "fuzz_rows", "fuzz_verify", "contract_empty"):
+        assert checks[check_id]["outcome"] == "skipped", (check_id, checks[check_id])
+        reason = checks[check_id]["skip_reason"]
+        assert reason.startswith("the server does not serve /seed_session or /verify (it serves /reset, /step)")
+        assert "gymnasium-style environment" in reason
+
+
+SANDBOXED_APP = FAKE_APP.replace(
+    "    async def verify(self, body: AlphaVerifyRequest) -> AlphaVerifyResponse:\n",
+    """    async def seed_session(self, body: dict) -> dict:
+        raise ValueError("Sandbox provider reference 'sandbox' is not defined in the merged config.")
+
+    async def verify(self, body: AlphaVerifyRequest) -> AlphaVerifyResponse:
+""",
+)
+
+
+def test_a_server_whose_sessions_need_a_sandbox_provider_skips_naming_it(repo):
+    upstream_server(repo, SANDBOXED_APP)
+
+    result = repo.run(*CI, subprocess=True)
+
+    checks = checks_of(repo)
+    for check_id in ("fuzz_verify", "contract_empty"):
+        assert checks[check_id]["outcome"] == "skipped", (check_id, checks[check_id], result.stdout.str()[-3000:])
+        assert "a sandbox provider ('sandbox': a top-level `sandbox:` block" in checks[check_id]["skip_reason"]
+
+
+MULTI_REWARD_APP = FAKE_APP.replace("reward = 1.0 if", "reward = 2.0 if").replace(
+    "else 0.0\n        return", "else (-100.0 if not texts else 0.0)\n        return"
+)
+
+
+def test_a_nemo_gym_server_declares_no_reward_range_so_rewards_beyond_0_to_1_are_its_own(repo):
+    upstream_server(repo, MULTI_REWARD_APP)
+
+    result = repo.run(*CI, subprocess=True)
+
+    checks = checks_of(repo)
+    for check_id in ("fuzz_verify", "contract_empty"):
+        assert checks[check_id]["outcome"] == "passed", (check_id, result.stdout.str()[-3000:])
+
+
+def test_a_declared_reward_range_still_binds_a_nemo_gym_server(repo):
+    upstream_server(repo, MULTI_REWARD_APP, config_lines="      reward_range: [0.0, 1.0]\n")
+
+    repo.run(*CI, subprocess=True)
+
+    (problem, *_) = checks_of(repo)["fuzz_verify"]["problems"]
+    assert "outside the declared reward_range [0.0, 1.0]" in problem["message"]

@@ -28,6 +28,14 @@ def run_check(check_id: str, ctx) -> None:
         ("CalledProcessError: Command '['git', 'clone', '--depth=1', 'https://example.org/x', '/tmp/x']'", "https://"),
         ("RuntimeError: uv is required to build the venv but was not found on PATH.", "`uv`"),
         ("FileNotFoundError(2, \"No such file or directory: 'docker'\")", "`docker`"),
+        (
+            "ValueError(\"Sandbox provider reference 'sandbox' is not defined in the merged config. Define a\")",
+            "a sandbox provider ('sandbox': a top-level `sandbox:` block",
+        ),
+        (
+            "CalledProcessError: Command 'cd v && git clone https://github.com/o/VLMEvalKit/; fi'",
+            "github.com/o/VLMEvalKit",
+        ),
     ],
 )
 def test_outside_causes_are_named(text, named):
