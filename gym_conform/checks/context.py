@@ -25,6 +25,7 @@ from gym_conform.checks.discovery import (
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
 from gym_conform.core.config.schema import RESERVED_TOP_LEVEL_KEYS, ServerInstance, parse_server_instances
 from gym_conform.core.config.schema_datasets import AnyDatasetConfig, validate_dataset
+from gym_conform.core.files import file_kind
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.rows import check_row
@@ -213,6 +214,28 @@ class FolderContext:
             "it is not read",
             Location(written),
             "commit the file itself instead of a symlink (or a path with ..) that points out of the repository",
+        )
+
+    def refused_read(self, path: Path) -> Problem | None:
+        """Return why `path` is not read, else None: it leads out of the repository (static level), or it is
+        there but is no regular file (a FIFO would block, a device never end). The one guard of every read
+        of a folder file; a missing file is None (each check says what a missing file means).
+        """
+        outside = self.outside_repository(path)
+        if outside is not None or not os.path.lexists(path):
+            return outside
+        try:
+            kind = file_kind(path)
+        except OSError:
+            kind = "dangling symlink" if Path(path).is_symlink() else None
+        if kind is None:
+            return None
+        written = os.path.relpath(os.path.abspath(path), self.root)  # the path as committed, not its target
+        return Problem(
+            "file.not_regular",
+            f"{written} is a {kind}, not a regular file; it was not read",
+            Location(written),
+            "commit a regular file at this path (a pipe, socket or device is never read: it could block or never end)",
         )
 
     def note(self, text: str) -> None:
@@ -419,9 +442,9 @@ class FolderContext:
                 taskset = self.example_taskset
             except GymConformError:
                 taskset = None  # the config check reports a config that does not load
-            outside = self.outside_repository(self.example_path)
-            if outside is not None:
-                return JsonlScan(self.example_path, exists=True, problems=[outside])
+            refused = self.refused_read(self.example_path)
+            if refused is not None:
+                return JsonlScan(self.example_path, exists=True, problems=[refused])
             return scan_rows(self.example_path, self.show(self.example_path), requests=taskset is None)
 
         return self._memo("example_scan", scan)

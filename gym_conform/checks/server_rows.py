@@ -22,6 +22,7 @@ from gym_conform.checks.properties import Violation, run_property
 from gym_conform.checks.server_import import client_of, code_location, server_or_skip
 from gym_conform.checks.server_session import RCP, RESPONSE, payload_line, response_json
 from gym_conform.checks.strategies import Mutation, mutated_rows, valid_rows
+from gym_conform.core.excerpt import excerpt
 from gym_conform.core.rows import check_row, json_path
 from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import BaseSeedSessionRequest, LoadedServer, ResourcesServer
@@ -143,7 +144,7 @@ def _row_problems(row: dict, model: type[BaseModel], reader: str, where: Locatio
         problems.append(
             Problem(
                 "row.field_type",
-                f"{item['msg']}, got {json.dumps(item.get('input'))[:60]} ({reader}() declares {declared})",
+                f"{item['msg']}, got {excerpt(item.get('input'), 60)} ({reader}() declares {declared})",
                 Location(where.path, where.line, json_path("", item["loc"])),
                 f"fix the value in the row, or the type of {model.__name__}.{field} in the server",
             )

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext, count_lines
+from gym_conform.core.excerpt import excerpt
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, json_type_name, parse_json_line
 from gym_conform.core.responses import Response
 from gym_conform.core.rows import RowIssue, check_row, issues_from_validation_error
@@ -136,7 +137,7 @@ def rollout_issues(obj: Any) -> list[RowIssue]:
                 RowIssue(
                     "rollout.reward",
                     "reward",
-                    f"reward must be a finite number, got {json_type_name(reward)} {json.dumps(reward)[:40]}",
+                    f"reward must be a finite number, got {json_type_name(reward)} {excerpt(reward, 40)}",
                     "write the number verify() returned, e.g. 1.0",
                 )
             )
@@ -162,6 +163,9 @@ def check_example_rollouts(ctx: FolderContext) -> None:
     """Fail unless data/example_rollouts.jsonl has exactly 5 well-formed rollout lines."""
     path = ctx.rollouts_path
     shown = ctx.show(path)
+    refused = ctx.refused_read(path)
+    if refused is not None:
+        raise CheckFailed([refused], summary=f"{refused.location.path} is not read")
     if not path.is_file() and not _counted(ctx):
         skip_environment_without_examples(ctx)
         raise CheckSkipped("0.7.0 requires example rollouts of resources servers only, not of environments")
@@ -177,9 +181,6 @@ def check_example_rollouts(ctx: FolderContext) -> None:
             ],
             summary=f"{shown} is missing",
         )
-    outside = ctx.outside_repository(path)
-    if outside is not None:
-        raise CheckFailed([outside], summary=f"{outside.location.path} is not read")
     count, blank_lines = count_lines(path)
     problems = _count_problems(
         shown, count, blank_lines, "example rollouts", "data.rollouts_count", counted=_counted(ctx)
@@ -246,7 +247,7 @@ def validation_files(ctx: FolderContext) -> list[Path]:
     paths.append(ctx.data_dir / "validation.jsonl")
     unique: dict[Path, Path] = {}
     for path in paths:
-        if ctx.outside_repository(path) is None:  # at static level nothing outside the repository is read
+        if ctx.refused_read(path) is None:  # nothing outside the repository (static level), no FIFO or device
             unique.setdefault(path.resolve(), path)
     return list(unique.values())
 

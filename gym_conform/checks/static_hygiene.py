@@ -21,6 +21,7 @@ from gym_conform.checks.probes import prompt_text
 from gym_conform.checks.static_data import fingerprint, validation_files
 from gym_conform.checks.static_readme import SECTIONS, headings
 from gym_conform.core.dataset_card import hub_repo
+from gym_conform.core.excerpt import excerpt, quoted
 from gym_conform.core.jsonl import iter_jsonl_lines
 from gym_conform.core.licenses import VALID_LICENSES, license_spellings, suggest_license
 from gym_conform.errors import GymConformError, Location, Problem
@@ -53,7 +54,7 @@ def declared_files(ctx: FolderContext, kind: str) -> list[Path]:
     paths.append(ctx.data_dir / f"{kind}.jsonl")
     unique: dict[Path, Path] = {}
     for path in paths:
-        if ctx.outside_repository(path) is None:  # at static level nothing outside the repository is read
+        if ctx.refused_read(path) is None:  # nothing outside the repository (static level), no FIFO or device
             unique.setdefault(path.resolve(), path)
     return list(unique.values())
 
@@ -168,8 +169,8 @@ def license_readme_problems(ctx: FolderContext) -> list[Problem]:
     Nothing is compared (no problem) without a README, a licensing section with a `Data:` line naming a
     license gym-conform recognises, or configs that load: the other checks report those.
     """
-    if not ctx.readme_path.is_file():
-        return []
+    if not ctx.readme_path.is_file() or ctx.refused_read(ctx.readme_path) is not None:
+        return []  # the readme check reports a README that is not read
     readme = readme_data_licenses(ctx.readme_path.read_text(encoding="utf-8", errors="replace"))
     if readme is None or not readme[2]:
         return []
@@ -189,7 +190,10 @@ def license_readme_problems(ctx: FolderContext) -> list[Problem]:
             continue
         where = ctx.load_config_file(entry.config_file).locate((*entry.key_path, "license"))
         location = Location(ctx.show(Path(where.path)) if where.path else None, where.line, "license")
-        message = f"the {entry.type} dataset is licensed {license_value!r} here, but {shown} says `Data: {value}`"
+        message = (
+            f"the {entry.type} dataset is licensed {quoted(license_value)} here, but {shown} says "
+            f"`Data: {excerpt(value)[1:-1]}`"
+        )
         hint = "make the YAML license and the README's licensing section agree (the dataset card's too)"
         problems.append(Problem("license.readme_mismatch", message, location, hint))
     return problems

@@ -6,6 +6,7 @@ from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.discovery import RESOURCES_SERVER_TYPE
 from gym_conform.core.config.sourcemap import load_yaml
+from gym_conform.core.excerpt import quoted
 from gym_conform.core.manifest import MANIFEST_NAME, Manifest, load_manifest
 from gym_conform.errors import GymConformError, Location, Problem
 
@@ -45,7 +46,7 @@ def _folder_problems(ctx: FolderContext, manifest: Manifest, shown: str) -> list
         problems.append(
             Problem(
                 "manifest.name",
-                f"name {manifest.name!r} is not the folder's name {ctx.folder.name!r}",
+                f"name {quoted(manifest.name)} is not the folder's name {ctx.folder.name!r}",
                 Location(shown, source.lines.get(("name",)), "name"),
                 "the catalog resolves an environment by its folder name: use the same name",
             )
@@ -55,7 +56,7 @@ def _folder_problems(ctx: FolderContext, manifest: Manifest, shown: str) -> list
         problems.append(
             Problem(
                 "manifest.config_path",
-                f"config_path {manifest.config_path!r} does not exist next to the manifest",
+                f"config_path {quoted(manifest.config_path)} does not exist next to the manifest",
                 Location(shown, source.lines.get(("config_path",)), "config_path"),
                 f"point it at the environment's config (relative to {ctx.show(ctx.folder)})",
             )
@@ -73,7 +74,7 @@ def _folder_problems(ctx: FolderContext, manifest: Manifest, shown: str) -> list
             problems.append(
                 Problem(
                     "manifest.mirror",
-                    f"dataset {dataset.name!r} ({dataset.jsonl_fpath}) is "
+                    f"dataset {quoted(dataset.name)} ({dataset.jsonl_fpath}) is "
                     + (f"{written} in the config" if written else "not declared by the config"),
                     Location(shown, source.lines.get(("datasets", index)), f"datasets[{index}]"),
                     "the manifest mirrors the resolved config: `gym env validate NAME --sync` rewrites the mirror",
@@ -89,7 +90,8 @@ def _folder_problems(ctx: FolderContext, manifest: Manifest, shown: str) -> list
         problems.append(
             Problem(
                 "manifest.mirror",
-                f"resources_server {manifest.resources_server!r} is not a resources server of {manifest.config_path}",
+                f"resources_server {quoted(manifest.resources_server)} is not a resources server of "
+                f"{manifest.config_path}",
                 Location(shown, source.lines.get(("resources_server",)), "resources_server"),
                 "name the resources server the config declares (`gym env validate NAME --sync` rewrites the mirror)",
             )

@@ -71,6 +71,9 @@ def check_example_metrics(ctx: FolderContext) -> None:
     path = ctx.metrics_path
     shown = ctx.show(path)
     update = ctx.settings.update_metrics
+    refused = ctx.refused_read(path)
+    if refused is not None:
+        raise CheckFailed([refused], summary=f"{refused.location.path} is not read")
     if not path.exists() and ctx.is_environment and not update and not ctx.settings.strict:
         raise CheckSkipped(
             "0.7.0 requires example metrics of resources servers only (`gym dataset collate` writes them)"

@@ -86,6 +86,9 @@ def row_fields(ctx: FolderContext) -> list[str]:
 def check_readme(ctx: FolderContext) -> None:
     """Fail when README.md is missing, lacks a needed section, or never mentions a row field of the data."""
     shown = ctx.show(ctx.readme_path)
+    refused = ctx.refused_read(ctx.readme_path)
+    if refused is not None:
+        raise CheckFailed([refused], summary=f"{refused.location.path} is not read")
     if not ctx.readme_path.is_file() and ctx.is_environment and not ctx.settings.strict:
         raise CheckSkipped("0.7.0 requires no README.md of an environment (--gym-strict does)")
     if not ctx.readme_path.is_file():
@@ -102,9 +105,6 @@ def check_readme(ctx: FolderContext) -> None:
             ],
             summary=f"{ctx.display} has no README.md",
         )
-    outside = ctx.outside_repository(ctx.readme_path)
-    if outside is not None:
-        raise CheckFailed([outside], summary=f"{outside.location.path} is not read")
     text = ctx.readme_path.read_text(encoding="utf-8", errors="replace")
     found = headings(text)
     problems = [

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from gym_conform.core.excerpt import quoted
 from gym_conform.core.jsonl import json_type_name
 from gym_conform.core.responses import ResponseCreateParams
 from gym_conform.core.responses_base import TAG_PREFIX, TAGGED_MODELS, TRAINING_FIELDS
@@ -143,7 +144,9 @@ def _issue(detail: Any, root: str) -> RowIssue:
     field = json_path(root, loc)
     key = next((part for part in reversed(loc) if isinstance(part, str) and not part.startswith(TAG_PREFIX)), root)
     if kind == "extra_forbidden":
-        return RowIssue("row.unknown_key", field, f"ValidationError: unknown key {key!r}", _unknown_key_hint(key, loc))
+        return RowIssue(
+            "row.unknown_key", field, f"ValidationError: unknown key {quoted(key)}", _unknown_key_hint(key, loc)
+        )
     if kind == "missing":
         hint = _MISSING_HINTS.get(key, f'add "{key}"')
         return RowIssue("row.schema", field, f"ValidationError: {key} is missing", hint)

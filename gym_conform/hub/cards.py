@@ -12,6 +12,7 @@ from huggingface_hub import hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import RemoteEntryNotFoundError
 
 from gym_conform.core.dataset_card import CARD_FILE, card_license, contradicts
+from gym_conform.core.excerpt import excerpt, quoted
 from gym_conform.errors import Location, Problem
 from gym_conform.hub.download import _HUB_ERRORS, _chain, _Request, _translate, hub_cache_dir, hub_endpoint
 
@@ -61,10 +62,10 @@ def card_problem(
     found = card_license(text)
     if found is None or not contradicts(config_license, found):
         return None
-    said = found.ids[0] if len(found.ids) == 1 else "[" + ", ".join(found.ids) + "]"
+    said = excerpt(found.ids[0] if len(found.ids) == 1 else "[" + ", ".join(found.ids) + "]")[1:-1]
     where = f"{CARD_FILE}:{found.line}" if found.line else CARD_FILE
     message = (
-        f"the {dataset_type} dataset is licensed {config_license!r} here, but the dataset card of {repo_id} "
+        f"the {dataset_type} dataset is licensed {quoted(config_license)} here, but the dataset card of {repo_id} "
         f"({where}, cached at {card}) says `license: {said}`"
     )
     hint = (

@@ -11,6 +11,7 @@ import pytest
 
 from gym_conform.checks.base import Check, CheckFailed, CheckSkipped, Level
 from gym_conform.checks.context import FolderContext
+from gym_conform.core.excerpt import EXCERPT_CHARS, shortened
 from gym_conform.errors import ConfigError, GymConformError, Location, Problem, ProblemsFound
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 LEVEL_MARKERS = {Level.STATIC: "gym_static", Level.SERVER: "gym_server", Level.LIVE: "gym_live"}
 SHOWN_PROBLEMS = 20
-_SOURCE_WIDTH = 160
+_SOURCE_WIDTH = EXCERPT_CHARS
 # A source line that may hold a credential is never echoed.
 _SECRET_WORDS = re.compile(r"token|api_?key|secret|password", re.IGNORECASE)
 
@@ -182,7 +183,7 @@ def source_line(location: Location, rootpath: Path) -> str | None:
         if line is None or not line.strip() or _SECRET_WORDS.search(line):
             return None
         line = line.rstrip("\r\n")
-        return line if len(line) <= _SOURCE_WIDTH else line[: _SOURCE_WIDTH - 3] + "..."
+        return shortened(line, _SOURCE_WIDTH)
     return None
 
 

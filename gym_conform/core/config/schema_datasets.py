@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from gym_conform.core.config.sourcemap import KeyPath, dotted_path
+from gym_conform.core.excerpt import quoted
 from gym_conform.core.licenses import VALID_LICENSES, format_valid_licenses, suggest_license
 
 DATASET_TYPES = ("train", "validation", "example", "benchmark")
@@ -148,7 +149,7 @@ class DatasetConfig(BaseModel):
         accepted = f"NeMo Gym accepts these exact strings: {format_valid_licenses()}"
         raise config_error(
             "license.invalid",
-            f"'{value}' is not a valid license",
+            f"{quoted(value)} is not a valid license",
             f"Use '{suggestion}' ({accepted})" if suggestion else accepted,
         )
 
