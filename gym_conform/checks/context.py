@@ -23,7 +23,12 @@ from gym_conform.checks.discovery import (
     read_yaml,
 )
 from gym_conform.core.config.loader import NO_MODEL_DEFAULTS, LoadedConfig, load_config
-from gym_conform.core.config.schema import RESERVED_TOP_LEVEL_KEYS, ServerInstance, parse_server_instances
+from gym_conform.core.config.schema import (
+    RESERVED_TOP_LEVEL_KEYS,
+    ServerInstance,
+    buildable_instances,
+    parse_server_instances,
+)
 from gym_conform.core.config.schema_datasets import AnyDatasetConfig, validate_dataset
 from gym_conform.core.files import file_kind
 from gym_conform.core.jsonl import JsonLineError, iter_jsonl_lines, parse_json_line
@@ -64,6 +69,13 @@ class CheckSettings:
     request_timeout: float = 60.0
     # Where the server checks run: "in-process" (this process) or "child" (the isolation worker sets it).
     server_mode: str = "in-process"
+    # How the server is reached: "import" (built where the checks run), "process" (started in a Python of its
+    # own, over HTTP), or "auto" (process for a NeMo Gym server that has its own .venv, else import).
+    server_launch: str = "import"
+    # The Python process mode starts servers with (None: the folder's .venv, else this one).
+    server_python: str | None = None
+    # Seconds a server started in its own process may take to answer.
+    startup_timeout: float = 30.0
     # Base URL of an already running server to check (--gym-server-url); None: the checks serve the folder's app.
     server_url: str | None = None
     # Answer a NeMo Gym server's judge model with the scripted stand-in (server/judge_standin.py) over loopback.
@@ -394,10 +406,14 @@ class FolderContext:
 
     @property
     def resources_instance(self) -> ServerInstance:
-        """Return the primary config's resources-server instance for this folder's implementation."""
+        """Return the primary config's resources-server instance for this folder's implementation.
+
+        As the server loader finds it: a dataset or license problem elsewhere in the config is the `config`
+        check's to report, never a reason for a server check to fail.
+        """
 
         def find() -> ServerInstance:
-            servers = [i for i in self.instances if i.server_type == RESOURCES_SERVER_TYPE]
+            servers = [i for i in buildable_instances(self.config) if i.server_type == RESOURCES_SERVER_TYPE]
             own = [i for i in servers if i.implementation == self.folder.name] or servers
             if not own:
                 raise ConfigError(
@@ -471,9 +487,37 @@ class FolderContext:
         # Imported (in _load_server) only here, so that static runs never import the server layer.
         return self._memo("server", self._load_server)
 
+    @property
+    def server_url(self) -> str | None:
+        """Return the base URL the checks send requests to: --gym-server-url, or the server process mode started.
+
+        None: the server is built where the checks run and called in-process.
+        """
+        if self.settings.server_url is not None:
+            return self.settings.server_url
+        if not self.starts_own_process:
+            return None
+        return self._memo("server_process_url", lambda: self._start_process(self.server))
+
+    @property
+    def starts_own_process(self) -> bool:
+        """Return whether process mode starts the server in a Python of its own (never with --gym-server-url)."""
+        if self.settings.server_url is not None or self.settings.level < Level.SERVER:
+            return False
+        if self.settings.server_launch == "process":
+            return True
+        if self.settings.server_launch != "auto":
+            return False
+        from gym_conform.server.process import is_nemo_gym_app, own_venv_python
+
+        return own_venv_python(self.folder) is not None and is_nemo_gym_app(self.folder / "app.py")
+
     def _load_server(self) -> LoadedServer:
         from gym_conform.server.loader import load_server_facts, load_server_folder
 
+        if self.starts_own_process:
+            # The server's code runs only in its own process: here, its config is all that is read.
+            return load_server_facts(self.folder)
         try:
             return load_server_folder(
                 self.folder, choose=True, judge_standin=self._judge_standin if self.settings.judge_standin else None
@@ -483,6 +527,25 @@ class FolderContext:
                 raise
             # A running server is checked over HTTP: its config is enough when its code does not import here.
             return load_server_facts(self.folder)
+
+    def _start_process(self, loaded: LoadedServer) -> str:
+        """Start the folder's server in its own process (stopped with the context); return its base URL."""
+        from gym_conform.server.process import ServerProcess, chosen_python
+
+        python = chosen_python(self.folder, self.settings.server_python)
+        process = ServerProcess(
+            self.folder,
+            loaded.app_path,
+            python,
+            (loaded.name, RESOURCES_SERVER_TYPE, loaded.implementation),
+            loaded.global_config,
+            self.settings.startup_timeout,
+            shown_app=self.show(loaded.app_path),
+        )
+        self.add_cleanup(process.stop)
+        url = process.start()
+        loaded.notes.append(f"started in its own process: {process.command_text()}, at {url}")
+        return url
 
     def _judge_standin(self) -> tuple[str, dict]:
         """Start the scripted judge stand-in for this folder's server (stopped with the context)."""

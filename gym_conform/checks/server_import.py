@@ -40,13 +40,16 @@ def check_import(ctx: FolderContext) -> None:
             raise CheckSkipped(error.message + (f": {error.hint}" if error.hint else "")) from None
         problems = [_shown(ctx, problem) for problem in error.problems]
         raise CheckFailed(problems, summary=f"the server of {ctx.display} could not be imported") from None
-    if ctx.settings.server_url is not None:
+    if ctx.starts_own_process:
+        try:
+            ctx.server_url  # noqa: B018 (starts the server process, once per folder)
+        except GymConformError as error:
+            raise CheckFailed(error.problems, summary=f"the server of {ctx.display} did not start") from None
+    if ctx.server_url is not None:
         try:
             ctx.run_async(client_of(ctx).rollout().health())
         except GymConformError as error:
-            raise CheckFailed(
-                error.problems, summary=f"the server at {ctx.settings.server_url} does not answer"
-            ) from None
+            raise CheckFailed(error.problems, summary=f"the server at {ctx.server_url} does not answer") from None
     for note in loaded.notes:
         ctx.note(note)
     ctx.note(f"reached: {reached(ctx, loaded)}")
@@ -54,6 +57,8 @@ def check_import(ctx: FolderContext) -> None:
 
 def reached(ctx: FolderContext, loaded: LoadedServer) -> str:
     """Return how the server checks reach the server, for the summary: where it runs and how it was built."""
+    if ctx.starts_own_process:
+        return f"its own process, over HTTP at {ctx.server_url} (its config only is read here)"
     if ctx.settings.server_url is not None:
         code = (
             "its config only: app.py does not import here"
@@ -79,12 +84,18 @@ def loaded_server(ctx: FolderContext) -> LoadedServer:
 def server_or_skip(ctx: FolderContext) -> LoadedServer:
     """Return the folder's server for a check that needs it; skip the check when the server does not load."""
     try:
-        return loaded_server(ctx)
+        loaded = loaded_server(ctx)
     except GymConformError as error:
         reason = error.problems[0].message
         if error.code in NEEDS_OUTSIDE_CODES and error.hint:
             reason += f" ({error.hint})"
         raise CheckSkipped(f"server could not be imported: {reason}") from None
+    if ctx.starts_own_process:
+        try:
+            ctx.server_url  # noqa: B018 (starts the server process, once per folder)
+        except GymConformError as error:
+            raise CheckSkipped(f"server did not start: {error.problems[0].message}") from None
+    return loaded
 
 
 def client_of(ctx: FolderContext) -> ServerClient:
@@ -101,8 +112,8 @@ def client_of(ctx: FolderContext) -> ServerClient:
 
 def new_client(ctx: FolderContext, loaded: LoadedServer, server: ResourcesServer | None = None) -> ServerClient:
     """Return a client of the running server (--gym-server-url), else of `server` (default: the loaded one) here."""
-    if ctx.settings.server_url is not None:
-        return ServerClient.remote(ctx.settings.server_url, timeout=ctx.settings.request_timeout)
+    if ctx.server_url is not None:
+        return ServerClient.remote(ctx.server_url, timeout=ctx.settings.request_timeout)
     return ServerClient.in_process(server or loaded.server, timeout=ctx.settings.request_timeout)
 
 

@@ -95,11 +95,11 @@ def check_judge_failures(ctx: FolderContext) -> None:
     loaded = server_or_skip(ctx)
     if ctx.resources_instance.fields.get(JUDGE_CONFIG_KEY) is None:
         raise CheckSkipped(f"the server's config block names no {JUDGE_CONFIG_KEY}")
-    if ctx.settings.server_url is not None:
+    if ctx.settings.server_url is not None or ctx.starts_own_process:
         raise CheckSkipped(
-            f"the server at {ctx.settings.server_url} calls the judge model server it was started with, which "
-            f"this check cannot script from outside; run it without --gym-server-url (the check then gives the "
-            f"server's `{JUDGE_ATTRIBUTE}` a scripted judge in its own process)"
+            f"the server at {ctx.server_url} calls the judge model server it was started with, which this check "
+            "cannot script from outside; run it with --gym-server-mode child (the check then gives the "
+            f"server's `{JUDGE_ATTRIBUTE}` a scripted judge in the check's own process)"
         )
     if not hasattr(loaded.server, JUDGE_ATTRIBUTE):
         raise CheckSkipped(

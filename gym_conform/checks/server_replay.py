@@ -86,8 +86,9 @@ def with_row_fields(record: RolloutRecord, rows: list[tuple[int, dict]]) -> Roll
 def input_key(params: object) -> str | None:
     """Return a create-params input as a comparable text, written back as NeMo Gym writes it, or None.
 
-    NeMo Gym records a string input as one user message and adds `"type": "message"` to input messages,
-    so a rollout's input equals its row's only once both are written the same way.
+    NeMo Gym records a string input as one user message, adds `"type": "message"` to input messages and
+    writes their unset fields as null (`"phase": null`), so a rollout's input equals its row's only once both
+    are written the same way.
     """
     if not isinstance(params, dict):
         return None
@@ -97,7 +98,9 @@ def input_key(params: object) -> str | None:
     if not isinstance(items, list):
         return None
     written = [
-        {k: v for k, v in item.items() if (k, v) != ("type", "message")} if isinstance(item, dict) else item
+        {k: v for k, v in item.items() if v is not None and (k, v) != ("type", "message")}
+        if isinstance(item, dict)
+        else item
         for item in items
     ]
     return json.dumps(written, sort_keys=True)

@@ -150,9 +150,7 @@ def check_verifier_cases(ctx: FolderContext) -> None:
     for index, (line, case) in enumerate(cases):
         if (line, case) in not_run:
             continue
-        failures, reward = ctx.run_async(
-            _run_case(loaded, case, (contract.low, contract.high), ctx.settings.server_url)
-        )
+        failures, reward = ctx.run_async(_run_case(loaded, case, (contract.low, contract.high), ctx.server_url))
         for message in failures:
             problems.append(Problem("verifier_cases.failed", message, Location(shown, line), _CASE_HINT))
         if failures:

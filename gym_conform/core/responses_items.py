@@ -23,6 +23,8 @@ from gym_conform.core.responses_base import (
 )
 
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
+# A message's phase in a reasoning model's turn (OpenAI Responses; NeMo Gym 0.7.0 replays it).
+Phase = Literal["commentary", "final_answer"]
 _OUTPUT_PART_TYPES = ("output_text", "refusal")
 
 
@@ -154,6 +156,8 @@ class InputMessage(_Strict, TrainingFields):
     content: MessageContent
     id: str | None = None
     status: ItemStatus | None = None
+    # NeMo Gym 0.7.0 keeps a reasoning model's message phase when it replays an item (and writes null if unset).
+    phase: Phase | None = None
 
 
 class AssistantOutputMessage(_Strict, TrainingFields):
@@ -164,6 +168,7 @@ class AssistantOutputMessage(_Strict, TrainingFields):
     id: str
     content: list[OutputPart]
     status: ItemStatus | None = None
+    phase: Phase | None = None
 
 
 class FunctionCall(_Strict, TrainingFields):

@@ -28,6 +28,7 @@ _OPTION_DESTS = (
     "gym_html",
     "gym_server_url",
     "gym_server_mode",
+    "gym_server_python",
 )
 
 

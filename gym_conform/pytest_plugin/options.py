@@ -140,12 +140,13 @@ def add_options(parser: pytest.Parser) -> None:
 
 
 # Kept in step with gym_conform.isolate.host (a test compares them): importing it here would load the engine.
-SERVER_MODES = ("auto", "child", "in-process")
+SERVER_MODES = ("auto", "child", "in-process", "process")
 DEFAULT_STARTUP_TIMEOUT_S = 30.0
 DEFAULT_REQUEST_TIMEOUT_S = 15.0
 DEFAULT_SERVER_MEMORY_MB = 8192
 SERVER_INI = {
-    "gym_server_mode": "How server checks reach the server: auto (default), child or in-process.",
+    "gym_server_mode": "How server checks reach the server: auto (default), child, in-process or process.",
+    "gym_server_python": "The Python (of a venv) process mode starts servers in (default: the folder's .venv).",
     "gym_server_url": "Base URL of an already running server to check (nothing is started).",
     "gym_startup_timeout": f"Seconds a server may take to import and build (default {DEFAULT_STARTUP_TIMEOUT_S:g}).",
     "gym_request_timeout": f"Seconds one request to a server may take (default {DEFAULT_REQUEST_TIMEOUT_S:g}).",
@@ -162,7 +163,18 @@ def add_server_options(group: pytest.OptionGroup) -> None:
         choices=list(SERVER_MODES),
         help="child: each server's checks run in a child process, so a server that exits, crashes, hangs or "
         "eats memory fails its own checks and nothing else; in-process: in the pytest process (faster, unsafe); "
-        "auto (default): child. Ini: gym_server_mode.",
+        "process: the server runs in a Python of its own (its venv: --gym-server-python, else the folder's "
+        ".venv that NeMo Gym builds) on a free loopback port, started as NeMo Gym starts it, and the checks go "
+        "over HTTP; auto (default): process for a NeMo Gym server with its own .venv, else child. "
+        "Ini: gym_server_mode.",
+    )
+    group.addoption(
+        "--gym-server-python",
+        dest="gym_server_python",
+        default=None,
+        metavar="PYTHON",
+        help="The Python process mode starts each server with (a venv that has the server's requirements), "
+        "instead of the folder's own .venv. Ini: gym_server_python.",
     )
     group.addoption(
         "--gym-server-url",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +106,11 @@ def read_options(config: pytest.Config) -> GymOptions:
     mode = config.getoption("gym_server_mode") or config.getini("gym_server_mode") or "auto"
     if mode not in SERVER_MODES:
         raise pytest.UsageError(f"gym_server_mode must be one of {', '.join(SERVER_MODES)}, got {mode!r}")
+    # auto: the folder decides (check/context.py); child and in-process build the server where the checks run.
+    settings.server_launch = mode if mode in ("auto", "process") else "import"
+    settings.server_python = _python(config)
+    startup_timeout = _seconds(config, "gym_startup_timeout", "--gym-startup-timeout", DEFAULT_STARTUP_TIMEOUT_S)
+    settings.startup_timeout = startup_timeout
     memory = config.getoption("gym_server_memory")
     if memory is None:
         memory = config.getini("gym_server_memory") or DEFAULT_SERVER_MEMORY_MB
@@ -118,7 +125,7 @@ def read_options(config: pytest.Config) -> GymOptions:
         roots=roots,
         report_path=report_path,
         server_mode=mode,
-        startup_timeout=_seconds(config, "gym_startup_timeout", "--gym-startup-timeout", DEFAULT_STARTUP_TIMEOUT_S),
+        startup_timeout=startup_timeout,
         memory_mb=memory_mb,
         html_path=_html_path(config),
     )
@@ -130,6 +137,17 @@ def _server_url(config: pytest.Config) -> str | None:
     if url is not None and not url.startswith(("http://", "https://")):
         raise pytest.UsageError(f"--gym-server-url must be an http:// or https:// URL, got {url!r}")
     return url.rstrip("/") if url else None
+
+
+def _python(config: pytest.Config) -> str | None:
+    """Return --gym-server-python (a path from the invocation directory, or a name on PATH), or None."""
+    given = config.getoption("gym_server_python") or config.getini("gym_server_python") or None
+    if not given:
+        return None
+    if os.sep not in given:
+        return shutil.which(given) or given
+    # Not resolved: a venv's python is a symlink, and its venv is found from the unresolved path.
+    return os.path.abspath(config.invocation_params.dir / given)
 
 
 def _seconds(config: pytest.Config, name: str, flag: str, default: float) -> float:

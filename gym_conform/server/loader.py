@@ -58,6 +58,8 @@ class LoadedServer:
     notes: list[str] = field(default_factory=list)
     # The model servers (judges) a scripted stand-in answers: checks whose verdict is the judge's skip.
     standin_judges: list[str] = field(default_factory=list)
+    # The merged config of the instance's config file (what NeMo Gym hands a server process it starts).
+    global_config: dict[str, Any] = field(default_factory=dict)
 
 
 def load_server_folder(
@@ -230,7 +232,16 @@ def load_server_facts(folder: Path) -> LoadedServer:
     app_path = folder / str(instance.fields.get("entrypoint") or "app.py")
     server = RemoteServer(config=config)
     return LoadedServer(
-        folder, instance.name, instance.implementation, config, server, config_path, app_path, instances
+        folder,
+        instance.name,
+        instance.implementation,
+        config,
+        server,
+        config_path,
+        app_path,
+        instances,
+        needs=outside_needs(instance.fields),
+        global_config=cfg.data,
     )
 
 

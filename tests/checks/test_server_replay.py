@@ -62,10 +62,10 @@ def test_a_malformed_rollouts_file_is_left_to_the_static_check(tmp_path):
 
 
 def _as_nemo_gym_records_it(row: dict) -> dict:
-    """A rollout line as NeMo Gym 0.7.0 writes it: no task fields, and input messages typed "message"."""
+    """A rollout line as NeMo Gym 0.7.0 writes it: no task fields, input messages typed "message", unset as null."""
     line = rollout(row)
     del line["expected_answer"]
-    items = [{**item, "type": "message"} for item in row["responses_create_params"]["input"]]
+    items = [{**item, "type": "message", "phase": None} for item in row["responses_create_params"]["input"]]
     return {**line, "responses_create_params": {"input": items}}
 
 

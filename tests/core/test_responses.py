@@ -252,3 +252,14 @@ def test_training_tokens_are_read_from_output_items_and_absent_ones_not_dumped()
     assert response.output[0].training_tokens.prompt_token_ids == [1, 2]
     assert response.output[1].training_tokens is None
     assert "prompt_token_ids" not in response.model_dump(mode="json")["output"][1]
+
+
+def test_a_message_phase_as_nemo_gym_0_7_0_writes_it_is_accepted_and_a_wrong_one_is_named():
+    written = {"role": "user", "content": "hi", "type": "message", "phase": None}
+    replayed = {"role": "assistant", "content": "so far", "phase": "commentary"}
+
+    params = ResponseCreateParams.model_validate({"input": [written, replayed]})
+
+    assert params.input[1].phase == "commentary"
+    with pytest.raises(ValidationError, match="phase"):
+        ResponseCreateParams.model_validate({"input": [{**replayed, "phase": "draft"}]})

@@ -141,4 +141,4 @@ def test_judge_failures_says_why_it_cannot_run_over_the_url(repo, isolated_impor
 
     reason = checks_of(repo)["judge_failures"]["skip_reason"]
     assert reason.startswith(f"the server at {url} calls the judge model server it was started with")
-    assert "run it without --gym-server-url" in reason
+    assert "run it with --gym-server-mode child" in reason

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 from abc import abstractmethod
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
@@ -75,3 +78,21 @@ class SimpleResourcesServer(BaseModel):
     @abstractmethod
     async def verify(self, body: BaseVerifyRequest) -> BaseVerifyResponse:
         pass
+
+    @classmethod
+    def run_webserver(cls) -> None:
+        """Serve as a server NeMo Gym's launcher started: its config from the variables the launcher sets."""
+        global_config = json.loads(os.environ["NEMO_GYM_CONFIG_DICT"])
+        name = os.environ["NEMO_GYM_CONFIG_PATH"]
+        if global_config["dry_run"]:
+            return
+        block = next(iter(next(iter(global_config[name].values())).values()))
+        config_class = cls.model_fields["config"].annotation
+        client = ServerClient(
+            head_server_config=BaseServerConfig(**global_config["head_server"]), global_config_dict=global_config
+        )
+        server = cls(config=config_class.model_validate({**block, "name": name}), server_client=client)
+        app = server.setup_webserver()
+        server.setup_exception_middleware(app)
+        server.setup_liveness(app)
+        uvicorn.run(app, host=block["host"], port=block["port"], log_level="warning")
