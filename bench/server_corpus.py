@@ -24,6 +24,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from gym_conform.checks import REGISTRY, Level
+
 REPO = Path(__file__).resolve().parent.parent
 FOLDERS = (
     "benchmarks",
@@ -35,9 +37,8 @@ FOLDERS = (
 )
 # What verify answered, recorded beside the request in a rollout line.
 ROLLOUT_ANSWER_FIELDS = frozenset({"reward", "mask_sample", "failure_kind", "failure_reason", "metrics"})
-SERVER_CHECKS = frozenset(
-    {"import", "row_fields", "replay", "verifier_cases", "fuzz_rows", "fuzz_verify", "contract_empty", "contract_gold"}
-)
+# Every check of the server level (the static checks that run beside them are the static corpus run's).
+SERVER_CHECKS = frozenset(check.id for check in REGISTRY if check.level == Level.SERVER)
 
 
 def run_corpus(tree: Path, workdir: Path, args: argparse.Namespace) -> tuple[dict, float, str]:

@@ -532,7 +532,9 @@ class FolderContext:
         """Start the folder's server in its own process (stopped with the context); return its base URL."""
         from gym_conform.server.process import ServerProcess, chosen_python
 
-        python = chosen_python(self.folder, self.settings.server_python)
+        python, origin = chosen_python(self.folder, self.settings.server_python, self.show(self.folder))
+        if origin is not None:
+            loaded.notes.append(f"its Python: {origin}")
         process = ServerProcess(
             self.folder,
             loaded.app_path,

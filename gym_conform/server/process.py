@@ -25,6 +25,7 @@ import httpx
 
 from gym_conform.core.excerpt import shortened
 from gym_conform.errors import Location, ServerError
+from gym_conform.server.venvs import REQUIREMENTS, requirements_venv
 
 # NeMo Gym's launcher hands a server its config through these variables (nemo_gym.global_config).
 CONFIG_DICT_ENV = "NEMO_GYM_CONFIG_DICT"
@@ -187,8 +188,17 @@ class ServerProcess:
             self._log = None
 
 
-def chosen_python(folder: Path, given: str | None) -> Path:
-    """Return the Python a server runs in: --gym-server-python, else the folder's own venv, else this one."""
+def chosen_python(folder: Path, given: str | None, shown: str) -> tuple[Path, str | None]:
+    """Return the Python a server runs in, and a note on where it came from (None: the one running the checks).
+
+    --gym-server-python, else the folder's own .venv, else a venv built (once, cached) from its
+    requirements.txt, else the Python running the checks.
+    """
     if given:
-        return Path(given)
-    return own_venv_python(folder) or Path(sys.executable)
+        return Path(given), None
+    own = own_venv_python(folder)
+    if own is not None:
+        return own, None
+    if (folder / REQUIREMENTS).is_file():
+        return requirements_venv(folder, shown)
+    return Path(sys.executable), None

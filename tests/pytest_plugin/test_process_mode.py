@@ -7,10 +7,14 @@ here on the fake nemo_gym of `tests/standins`; a server of this project's base c
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import sys
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -127,6 +131,74 @@ def test_auto_starts_a_nemo_gym_server_that_has_its_own_venv_in_it(repo, fake_ne
     venv_python = folder / ".venv" / "bin" / "python"
     assert checks["import"]["notes"][0].startswith(f"started in its own process: {venv_python} app.py")
     assert imports_of(folder)[0]["argv"] == ["app.py"]
+
+
+def tiny_wheel(directory: Path) -> Path:
+    """Write a one-module wheel (`tinydep`), made by hand: pip installs it with no network and no build."""
+    files = {
+        "tinydep/__init__.py": b'VALUE = "from the venv"\n',
+        "tinydep-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: tinydep\nVersion: 1.0\n",
+        "tinydep-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
+        for name, data in files.items()
+    ]
+    files["tinydep-1.0.dist-info/RECORD"] = ("\n".join([*record, "tinydep-1.0.dist-info/RECORD,,"]) + "\n").encode()
+    directory.mkdir(parents=True, exist_ok=True)
+    wheel = directory / "tinydep-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return wheel
+
+
+@pytest.fixture
+def venv_cache(tmp_path_factory, monkeypatch) -> Path:
+    cache = tmp_path_factory.mktemp("venvs")
+    monkeypatch.setenv("GYM_CONFORM_VENV_CACHE", str(cache))
+    return cache
+
+
+def test_a_folder_with_requirements_and_no_venv_gets_one_built_once_and_cached(repo, venv_cache):
+    folder = repo.server()
+    tiny_wheel(folder / "vendor")
+    (folder / "requirements.txt").write_text("./vendor/tinydep-1.0-py3-none-any.whl\n")
+    # The package is not where the checks run: only the built venv has it.
+    (folder / "app.py").write_text(MARKER + "import tinydep\n" + app())
+
+    first = repo.run(*CI, "--gym-server-mode", "process", subprocess=True)
+
+    checks = checks_of(repo)
+    assert {c: checks[c]["outcome"] for c in CHECKS} == dict.fromkeys(CHECKS, "passed"), first.stdout.str()
+    built = checks["import"]["notes"][0]
+    assert built.startswith("its Python: a venv built from resources_servers/alpha/requirements.txt in ")
+    assert f"(cached at {venv_cache}" in built
+    (venv,) = [path for path in venv_cache.iterdir() if path.is_dir()]
+    assert checks["import"]["notes"][1].startswith(f"started in its own process: {venv / 'bin' / 'python'} -m")
+
+    repo.run(*CI, "--gym-server-mode", "process", subprocess=True)
+
+    assert checks_of(repo)["import"]["notes"][0] == (
+        f"its Python: the venv built from resources_servers/alpha/requirements.txt (cached at {venv})"
+    )
+
+
+def test_requirements_that_do_not_install_fail_import_with_what_pip_said_and_leave_no_venv(repo, venv_cache):
+    folder = repo.server()
+    (folder / "requirements.txt").write_text("./vendor/no-such-1.0-py3-none-any.whl\n")
+    (folder / "app.py").write_text(app())
+
+    repo.run(*CI, "--gym-server-mode", "process", subprocess=True)
+
+    checks = checks_of(repo)
+    (problem,) = checks["import"]["problems"]
+    assert problem["code"] == "server.venv_build"
+    assert problem["path"] == "resources_servers/alpha/requirements.txt"
+    assert "building a venv from resources_servers/alpha/requirements.txt failed: exit 1" in problem["message"]
+    assert "no-such-1.0-py3-none-any.whl" in problem["message"]
+    assert "gym env prefetch" in problem["hint"]
+    assert not [path for path in venv_cache.iterdir() if path.is_dir()]
 
 
 def _alive(pid: int) -> bool:
