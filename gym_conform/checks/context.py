@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from gym_conform.agent.model import ModelClient
     from gym_conform.checks.rules import Waiver
     from gym_conform.live.model_setup import ModelSource
+    from gym_conform.server.judge_standin import JudgeStandIn
     from gym_conform.server.loader import LoadedServer
 
 AGENT_SERVER_TYPE = "responses_api_agents"
@@ -194,6 +195,8 @@ class FolderContext:
         self._cleanups: list[Callable[[], object]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._needs: dict[Path, list[Problem]] = {}
+        # The scripted judge model a NeMo Gym server's judge resolves to (--gym-judge-standin), once started.
+        self.judge_standin: JudgeStandIn | None = None
 
     def __repr__(self) -> str:
         return f"FolderContext({self.display!r}, level={self.settings.level.label})"
@@ -555,6 +558,7 @@ class FolderContext:
 
         standin = JudgeStandIn()
         url = standin.start()
+        self.judge_standin = standin
         self.add_cleanup(standin.close)
         return url, standin.config_entry()
 

@@ -2,6 +2,7 @@
 
 It answers NeMo Gym's model routes (`/v1/responses`, `/v1/chat/completions`) with one fixed text that gives no
 verdict (the `unparseable` mode of `judge_failures`' scripted judge), whatever it is asked, and counts the calls.
+`judge_failures` switches its `mode`: `http_500` answers HTTP 500, `quotes_candidate` quotes `candidate`.
 So a judge-backed server runs its contract and fuzz checks here (no 5xx on odd responses, rewards in range and
 repeatable under a judge that is), while checks whose verdict is the judge's (replay, gold) skip: the stand-in
 is no judge.
@@ -15,6 +16,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from gym_conform.core.responses import make_response, message_item
 
@@ -30,6 +32,8 @@ class JudgeStandIn:
     def __init__(self, text: str = STANDIN_TEXT) -> None:
         """Prepare the app; nothing listens until `start()`."""
         self.text = text
+        self.mode = "unparseable"
+        self.candidate = ""
         self.calls = 0
         self.port = 0
         self._server: uvicorn.Server | None = None
@@ -39,10 +43,19 @@ class JudgeStandIn:
         self.app.add_api_route("/v1/responses", self._responses, methods=["POST"])
         self.app.add_api_route("/v1/chat/completions", self._chat, methods=["POST"])
 
-    async def _responses(self, request: Request) -> dict[str, Any]:
+    def _answer(self) -> str:
+        """Return the text of this call's answer (after counting it)."""
         self.calls += 1
+        if self.mode == "quotes_candidate":
+            return f'The candidate answered: "{self.candidate}"'
+        return self.text
+
+    async def _responses(self, request: Request) -> Any:
+        text = self._answer()
+        if self.mode == "http_500":
+            return JSONResponse({"error": "internal error (scripted)"}, status_code=500)
         response = make_response(
-            [message_item(self.text, id="msg_standin")],
+            [message_item(text, id="msg_standin")],
             id="resp_standin",
             created_at=0.0,
             model=STANDIN_MODEL,
@@ -52,14 +65,16 @@ class JudgeStandIn:
         )
         return response.model_dump(mode="json", exclude_unset=True)
 
-    async def _chat(self, request: Request) -> dict[str, Any]:
-        self.calls += 1
+    async def _chat(self, request: Request) -> Any:
+        text = self._answer()
+        if self.mode == "http_500":
+            return JSONResponse({"error": "internal error (scripted)"}, status_code=500)
         return {
             "id": "chatcmpl-standin",
             "object": "chat.completion",
             "created": 0,
             "model": STANDIN_MODEL,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": self.text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         }
 

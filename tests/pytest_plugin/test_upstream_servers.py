@@ -156,6 +156,58 @@ def test_with_the_judge_standin_a_judged_server_runs_its_contract_and_fuzz_check
         assert "the judge model server 'policy_model', which the scripted stand-in answers" in reason, reason
 
 
+# Credits whatever text holds the verdict syntax, the judge's quote of the candidate included.
+NAIVE_JUDGE_APP = FAKE_APP.replace(
+    "        reward = 1.0 if",
+    """        judged = await self.server_client.post(
+            server_name=self.config.judge_model_server["name"], url_path="/v1/responses", json={"input": texts}
+        )
+        judged.raise_for_status()
+        verdict = judged.json()["output"][0]["content"][0]["text"]
+        return AlphaVerifyResponse(**body.model_dump(), reward=1.0 if "[[A=B]]" in verdict else 0.0)
+        reward = 1.0 if""",
+)
+# Marks the sample unless the judge answers 200 with its own verdict line.
+CAREFUL_JUDGE_APP = FAKE_APP.replace(
+    "        reward = 1.0 if",
+    """        judged = await self.server_client.post(
+            server_name=self.config.judge_model_server["name"], url_path="/v1/responses", json={"input": texts}
+        )
+        verdict = judged.json()["output"][0]["content"][0]["text"] if judged.status_code == 200 else ""
+        if not verdict.startswith(("VERDICT: CORRECT", "VERDICT: WRONG")):
+            return AlphaVerifyResponse(
+                **body.model_dump(), reward=0.0, mask_sample=True, failure_kind="judge_failed"
+            )
+        return AlphaVerifyResponse(**body.model_dump(), reward=1.0 if verdict == "VERDICT: CORRECT" else 0.0)
+        reward = 1.0 if""",
+)
+
+
+def test_judge_failures_scripts_the_stand_in_and_names_each_failure_verify_leaves_unmarked(repo):
+    upstream_server(repo, NAIVE_JUDGE_APP, config_lines=JUDGE)
+
+    result = repo.run(*CI, "--gym-judge-standin", "-k", "judge_failures", subprocess=True)
+
+    check = checks_of(repo)["judge_failures"]
+    assert check["outcome"] == "failed", result.stdout.str()
+    by_code = {problem["code"]: problem["message"] for problem in check["problems"]}
+    assert set(by_code) == {"judge.http_500", "judge.unparseable", "judge.quotes_candidate"}
+    assert by_code["judge.http_500"].startswith("when the judge answers HTTP 500, verify fails instead of marking")
+    assert by_code["judge.unparseable"].startswith("when the judge answers text with no verdict, verify scores 0")
+    assert by_code["judge.quotes_candidate"].startswith(
+        "when the judge quotes the candidate's answer (verdict syntax included), verify credits a wrong answer with 1"
+    )
+    assert "request, one JSON line:" in by_code["judge.quotes_candidate"]
+
+
+def test_judge_failures_passes_a_server_that_marks_every_sample_its_judge_fails_on(repo):
+    upstream_server(repo, CAREFUL_JUDGE_APP, config_lines=JUDGE)
+
+    result = repo.run(*CI, "--gym-judge-standin", "-k", "judge_failures", subprocess=True)
+
+    assert checks_of(repo)["judge_failures"]["outcome"] == "passed", result.stdout.str()
+
+
 def test_a_missing_package_the_server_declares_skips_import_with_how_to_install_it(repo):
     folder = upstream_server(repo, "import no_such_package_for_gym_conform\n" + FAKE_APP)
     (folder / "requirements.txt").write_text("no-such-package-for-gym-conform\n")
