@@ -40,6 +40,10 @@ def check_import(ctx: FolderContext) -> None:
             raise CheckSkipped(error.message + (f": {error.hint}" if error.hint else "")) from None
         problems = [_shown(ctx, problem) for problem in error.problems]
         raise CheckFailed(problems, summary=f"the server of {ctx.display} could not be imported") from None
+    if ctx.settings.server_url is None and not ctx.starts_own_process and not loaded.needs:
+        # Built here, not lazily in the first check that calls it: a setup_webserver() that raises or waits
+        # for ever (for a service that is not there) fails `import`, and the other checks skip.
+        loaded.server.app  # noqa: B018
     if ctx.starts_own_process:
         try:
             ctx.server_url  # noqa: B018 (starts the server process, once per folder)
@@ -122,12 +126,13 @@ def skip_if_needs_outside_help(ctx: FolderContext, loaded: LoadedServer) -> None
 
     A server reached at --gym-server-url was started with what it needs (its judge model server), so nothing skips.
     """
+    # The config first: building the app (for its routes) runs server code, which may wait for that judge.
+    if loaded.needs and ctx.settings.server_url is None:
+        raise CheckSkipped("the server needs " + "; and ".join(loaded.needs))
     if isinstance(loaded.server, UpstreamServer):
         gap = loaded.server.contract_gap()
         if gap is not None:
             raise CheckSkipped(gap)
-    if loaded.needs and ctx.settings.server_url is None:
-        raise CheckSkipped("the server needs " + "; and ".join(loaded.needs))
 
 
 def skip_if_judged_by_standin(loaded: LoadedServer, what: str) -> None:

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gym_conform.core.responses import Response, ResponseCreateParams
+from gym_conform.server.watch import STARTUP, watched
 
 SESSION_ID_KEY = "session_id"
 # Route names with a fixed meaning; NeMo Gym refuses them as tool names when exposing tools over MCP.
@@ -160,7 +161,9 @@ class ResourcesServer(ABC):
     def app(self) -> FastAPI:
         """Return the app built by `setup_webserver`, built once."""
         if self._app is None:
-            self._app = self.setup_webserver()
+            # Server code (a NeMo Gym server may wait here for its judge): timed like any start-up step.
+            with watched(STARTUP, f"{type(self).__name__}.setup_webserver()"):
+                self._app = self.setup_webserver()
         return self._app
 
 

@@ -22,9 +22,22 @@ from gym_conform.server.base import RESERVED_ROUTE_NAMES, ResourcesServer, Resou
 UPSTREAM_BASE = ("nemo_gym.base_resources_server", "SimpleResourcesServer")
 # Routes NeMo Gym's base app adds besides seed_session and verify; none of them is a tool.
 UPSTREAM_ROUTES = frozenset({"close_session", "aggregate_metrics", "reverify_mode"})
-# The routes the resources-server checks call; and routes every FastAPI app has, which say nothing of the task.
+# The routes the resources-server checks call; and the routes every FastAPI app and NeMo Gym's liveness setup
+# add, which say nothing of the task.
 CONTRACT_ROUTES = ("/seed_session", "/verify")
-NON_TASK_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/aggregate_metrics"})
+NON_TASK_ROUTES = frozenset(
+    {
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/aggregate_metrics",
+        "/",
+        "/readyz",
+        "/livez",
+        "/healthz",
+    }
+)
 # Our own config keys, which NeMo Gym's config models do not know.
 OWN_KEYS = frozenset({"reward_range", "stochastic"})
 # NeMo Gym's NEMO_GYM_CONFIG_DICT_ENV_VAR_NAME (nemo_gym.global_config), which a child server reads its config from.
@@ -74,7 +87,7 @@ class UpstreamServer(ResourcesServer):
         agent drives; they are reported as such, never failed for a 404.
         """
         if self._routes is None:
-            self._routes = {getattr(route, "path", "") for route in self.upstream.setup_webserver().routes}
+            self._routes = {getattr(route, "path", "") for route in self.app.routes}
         missing = [path for path in CONTRACT_ROUTES if path not in self._routes]
         if not missing:
             return None

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,22 @@ def test_a_declared_reward_range_still_binds_a_nemo_gym_server(repo):
 
     (problem, *_) = checks_of(repo)["fuzz_verify"]["problems"]
     assert "outside the declared reward_range [0.0, 1.0]" in problem["message"]
+
+
+def test_a_setup_webserver_that_waits_for_ever_fails_import_at_the_startup_limit_and_the_rest_skip(repo):
+    # As NeMo Gym 0.7.0's xstest does while its judge model server is not there: poll, sleep, poll.
+    waiting = FAKE_APP.replace(
+        "    def setup_webserver(self):\n",
+        "    def setup_webserver(self):\n        import time\n        while True:\n            time.sleep(10)\n",
+    )
+    upstream_server(repo, waiting)
+
+    started = time.monotonic()
+    repo.run(*CI, "--gym-startup-timeout", "3", subprocess=True)
+
+    checks = checks_of(repo)
+    (problem, *_) = checks["import"]["problems"]
+    assert "AlphaServer.setup_webserver()" in problem["message"]
+    assert "--gym-startup-timeout" in problem["message"]
+    assert checks["replay"]["skip_reason"].startswith("server could not be imported: ")
+    assert time.monotonic() - started < 60
