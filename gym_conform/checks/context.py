@@ -513,7 +513,11 @@ class FolderContext:
             return False
         from gym_conform.server.process import is_nemo_gym_app, own_venv_python
 
-        return own_venv_python(self.folder) is not None and is_nemo_gym_app(self.folder / "app.py")
+        # Asked by every server check: the folder is looked at (its .venv, app.py read) once.
+        return self._memo(
+            "auto_process",
+            lambda: own_venv_python(self.folder) is not None and is_nemo_gym_app(self.folder / "app.py"),
+        )
 
     def _load_server(self) -> LoadedServer:
         from gym_conform.server.loader import load_server_facts, load_server_folder

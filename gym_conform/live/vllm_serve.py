@@ -5,30 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-import httpx
-
 from gym_conform.errors import Location, ServerError
 from gym_conform.live.defaults import DEFAULT_STARTUP_TIMEOUT
+from gym_conform.server.process import free_port, wait_until_answering
 
 STOP_GRACE_SECONDS = 30.0
-_POLL_SECONDS = 0.25
 _LOG_TAIL_LINES = 30
 _HOST = "127.0.0.1"
-
-
-def free_port(host: str = _HOST) -> int:
-    """Return a TCP port nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class VLLMServe:
@@ -134,31 +123,28 @@ class VLLMServe:
 
     def _wait_until_healthy(self) -> None:
         assert self._process is not None
-        deadline = time.monotonic() + self.startup_timeout
-        with httpx.Client(timeout=2.0) as http:
-            while True:
-                code = self._process.poll()
-                if code is not None:
-                    raise ServerError(
-                        f"`vllm serve {self.model_path}` exited with code {code} before {self.health_url} answered"
-                        + self._log_tail(),
-                        code="vllm.exited",
-                        location=Location(path=str(self.log_path)),
-                        hint="read the log above: a wrong model path, a GPU out of memory and a port in use are "
-                        "the usual causes; add vLLM flags with --gym-vllm-serve-args",
-                    )
-                if _answers(http, self.health_url):
-                    return
-                if time.monotonic() >= deadline:
-                    raise ServerError(
-                        f"`vllm serve {self.model_path}` did not answer GET {self.health_url} within "
-                        f"{self.startup_timeout:g} s" + self._log_tail(),
-                        code="vllm.timeout",
-                        location=Location(path=str(self.log_path)),
-                        hint="large models take minutes to load: raise --gym-vllm-serve-timeout SECONDS "
-                        f"(now {self.startup_timeout:g}); the server's log is in the file named above",
-                    )
-                time.sleep(_POLL_SECONDS)
+        try:
+            code = wait_until_answering(
+                self._process, self.health_url, self.startup_timeout, ready=lambda status: status == 200
+            )
+        except TimeoutError:
+            raise ServerError(
+                f"`vllm serve {self.model_path}` did not answer GET {self.health_url} within "
+                f"{self.startup_timeout:g} s" + self._log_tail(),
+                code="vllm.timeout",
+                location=Location(path=str(self.log_path)),
+                hint="large models take minutes to load: raise --gym-vllm-serve-timeout SECONDS "
+                f"(now {self.startup_timeout:g}); the server's log is in the file named above",
+            ) from None
+        if code is not None:
+            raise ServerError(
+                f"`vllm serve {self.model_path}` exited with code {code} before {self.health_url} answered"
+                + self._log_tail(),
+                code="vllm.exited",
+                location=Location(path=str(self.log_path)),
+                hint="read the log above: a wrong model path, a GPU out of memory and a port in use are "
+                "the usual causes; add vLLM flags with --gym-vllm-serve-args",
+            )
 
     def _log_tail(self) -> str:
         if self._log is not None:
@@ -169,13 +155,6 @@ class VLLMServe:
             return ""
         tail = lines[-_LOG_TAIL_LINES:]
         return "; the end of its log:\n" + "\n".join("  " + line for line in tail) if tail else "; its log is empty"
-
-
-def _answers(http: httpx.Client, url: str) -> bool:
-    try:
-        return http.get(url).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _signal_group(pid: int, signum: int) -> None:

@@ -9,6 +9,7 @@ killed for a hang takes the server with it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -73,6 +75,33 @@ def nemo_gym_config(global_config: dict[str, Any], instance: tuple[str, str, str
     return config
 
 
+def wait_until_answering(
+    process: subprocess.Popen[bytes],
+    url: str,
+    timeout: float,
+    *,
+    ready: Callable[[int], bool] = lambda status: status < 500,
+) -> int | None:
+    """Poll GET `url` until its status is `ready`: return None then, or the exit code if `process` ended first.
+
+    Raise TimeoutError after `timeout` seconds. Loopback only: proxy settings of the environment are ignored.
+    """
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while True:
+            code = process.poll()
+            if code is not None:
+                return code
+            try:
+                if ready(client.get(url).status_code):
+                    return None
+            except httpx.HTTPError:
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                raise TimeoutError(url)
+            time.sleep(_POLL_S)
+
+
 @dataclass
 class ServerProcess:
     """One server started in its own process; `start()` returns its base URL once it answers, `stop()` ends it."""
@@ -88,7 +117,7 @@ class ServerProcess:
     url: str = ""
     _log: IO[bytes] | None = field(default=None, repr=False)
 
-    @property
+    @functools.cached_property
     def nemo_gym(self) -> bool:
         """Return whether the server starts the NeMo Gym way (python app.py) rather than through gym_conform."""
         return is_nemo_gym_app(self.app_path)
@@ -129,39 +158,31 @@ class ServerProcess:
         return self.url
 
     def _wait_until_answering(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
-            while True:
-                assert self.process is not None
-                code = self.process.poll()
-                if code is not None:
-                    tail = self.output_tail()
-                    self.stop()
-                    raise ServerError(
-                        f"the server's process ({self.command_text()}) exited with {code} before it answered"
-                        + (f"; its last output: {tail}" if tail else ""),
-                        code="server.process_exited",
-                        location=Location(self.shown_app),
-                        hint="run the same command in the folder to see the whole output; a missing package "
-                        "belongs in the server's requirements.txt and its venv",
-                    )
-                try:
-                    if client.get(self.url + "/").status_code < 500:
-                        return
-                except httpx.HTTPError:
-                    pass  # not listening yet
-                if time.monotonic() > deadline:
-                    tail = self.output_tail()
-                    self.stop()
-                    raise ServerError(
-                        f"the server's process ({self.command_text()}) did not answer GET / within "
-                        f"{self.startup_timeout:g} s" + (f"; its last output: {tail}" if tail else ""),
-                        code="server.process_timeout",
-                        location=Location(self.shown_app),
-                        hint="raise --gym-startup-timeout if the server is only slow to start, else find where "
-                        "its start-up waits",
-                    )
-                time.sleep(_POLL_S)
+        assert self.process is not None
+        try:
+            code = wait_until_answering(self.process, self.url + "/", self.startup_timeout)
+        except TimeoutError:
+            tail = self.output_tail()
+            self.stop()
+            raise ServerError(
+                f"the server's process ({self.command_text()}) did not answer GET / within "
+                f"{self.startup_timeout:g} s" + (f"; its last output: {tail}" if tail else ""),
+                code="server.process_timeout",
+                location=Location(self.shown_app),
+                hint="raise --gym-startup-timeout if the server is only slow to start, else find where "
+                "its start-up waits",
+            ) from None
+        if code is not None:
+            tail = self.output_tail()
+            self.stop()
+            raise ServerError(
+                f"the server's process ({self.command_text()}) exited with {code} before it answered"
+                + (f"; its last output: {tail}" if tail else ""),
+                code="server.process_exited",
+                location=Location(self.shown_app),
+                hint="run the same command in the folder to see the whole output; a missing package "
+                "belongs in the server's requirements.txt and its venv",
+            )
 
     def output_tail(self) -> str:
         """Return the last lines the server printed, one line, shortened (never the whole log)."""
