@@ -36,7 +36,7 @@ from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
 from gym_conform.prepare.tasksets import materialize_task, task_row_problem
-from gym_conform.prepare.template import RowTemplate
+from gym_conform.prepare.template import RowTemplate, count_newlines
 from gym_conform.prepare.trace import MetricsTrace
 
 BLOCK_BYTES = 1 << 22
@@ -133,7 +133,7 @@ class ShardScan:
 class ByteSink(Protocol):
     """Where a scan writes its collated lines: a binary file, or a worker's in-place shard output."""
 
-    def write(self, data: bytes, /) -> int: ...
+    def writelines(self, lines: list[bytes], /) -> None: ...
 
 
 def scan_range(task: RangeTask, sink: ByteSink | None, progress: Progress | None = None) -> ShardScan:
@@ -148,9 +148,8 @@ def scan_range(task: RangeTask, sink: ByteSink | None, progress: Progress | None
             rows_before = scan.rows
             out = scanner.block(block, offset)
             if out and sink is not None and not scan.problems:
-                data = b"".join(out)
-                sink.write(data)
-                scan.output_bytes += len(data)
+                sink.writelines(out)
+                scan.output_bytes += sum(map(len, out))
             if progress is not None:
                 progress(size, scan.rows - rows_before)
     except _LineTooLong as long_line:
@@ -193,7 +192,7 @@ class _Scanner:
         while True:
             cut = data.find(b"\n", start + REGION_BYTES)
             region = data[start:] if cut < 0 else data[start:cut]
-            lines = region.count(b"\n") + 1
+            lines = count_newlines(region) + 1
             template = self.template
             taken = None if template is None else template.screen_region(region, lines)
             if template is None or taken is None:
@@ -201,7 +200,7 @@ class _Scanner:
                 self._lines(region.split(b"\n"), out)
             else:
                 rows, parts = taken
-                template.record_region(rows, parts, self.scan.trace, self.task.num_repeats)
+                template.record_region(rows, parts, self.scan.trace, self.task.num_repeats, region)
                 if self.schema is not None:
                     self._check_tasks(self.number + 1, rows)
                 self.scan.rows += lines

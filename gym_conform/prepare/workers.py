@@ -31,6 +31,7 @@ from gym_conform.core.jsonl import MAX_LINE_BYTES
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
 from gym_conform.core.task_data import TaskIssue
 from gym_conform.errors import DataError, Location, Problem
+from gym_conform.prepare.allocator import reuse_large_buffers
 from gym_conform.prepare.plan import DatasetJob
 from gym_conform.prepare.scan import RangeTask, ShardScan, scan_range
 from gym_conform.prepare.shards import line_aligned_ranges, shard_size
@@ -77,6 +78,7 @@ def scan_job(
 ) -> ScanResult:
     """Validate, measure and collate (into `sink`, a seekable file) every row of `job` with up to `num_workers`."""
     path = str(job.path)
+    reuse_large_buffers()
     try:
         with open_regular(path, "dataset file") as handle:
             info = os.fstat(handle.fileno())
@@ -323,6 +325,7 @@ def _die_with_parent() -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+_IOV_MAX = 1024
 
 
 def _count(bytes_read: int, rows: int) -> None:
@@ -369,20 +372,26 @@ class _ShardOutput:
             self.offset = self.offsets[self.index]
         return self.offset >= 0
 
-    def write(self, data: bytes) -> int:
-        """Write `data` in place when the offset is known, else keep it for `flush`."""
-        self.pending.append(data)
+    def writelines(self, chunks: list[bytes]) -> None:
+        """Write `chunks` in place when the offset is known, else keep them for `flush`."""
+        self.pending += chunks
         if self.placed():
             self.flush()
-        return len(data)
 
     def flush(self) -> int:
         """Write every kept chunk at the current offset (which must be known); return the new offset."""
-        for chunk in self.pending:
-            view = memoryview(chunk)
-            while view:
-                written = os.pwrite(self.fd, view, self.offset)
-                self.offset += written
-                view = view[written:]
+        views = [memoryview(chunk) for chunk in self.pending if chunk]
+        first = 0
+        while first < len(views):
+            # One system call for many chunks (at most the kernel's IOV_MAX at once), no joined copy.
+            written = os.pwritev(self.fd, views[first : first + _IOV_MAX], self.offset)
+            self.offset += written
+            while written:
+                if written >= len(views[first]):
+                    written -= len(views[first])
+                    first += 1
+                else:
+                    views[first] = views[first][written:]
+                    written = 0
         self.pending.clear()
         return self.offset

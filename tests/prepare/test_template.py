@@ -84,10 +84,11 @@ def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
     assert metrics_of(by_template) == metrics_of(expected)
     # A template records into the trace it was learnt with: a second one measures the region.
     template, by_region = learnt(seed)
-    region = template.screen_region(b"\n".join(lines), len(lines))
+    joined = b"\n".join(lines)
+    region = template.screen_region(joined, len(lines))
     assert (region is not None) == all(row is not None for row in screened)
     if region is not None:
-        template.record_region(region[0], region[1], by_region, 1)
+        template.record_region(region[0], region[1], by_region, 1, joined)
         assert metrics_of(by_region) == metrics_of(expected)
         suffix = b', "agent_ref": ' + json.dumps(REF).encode() + b"}\n"
         assert template.collated_region(region[1], len(lines), suffix) == b"".join(
