@@ -9,26 +9,22 @@ heap; the process keeps at most `TRIM_THRESHOLD` bytes it no longer uses. Not gl
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 
 # Larger than any buffer a scan allocates (blocks and shard outputs are at most a few tens of MB).
 MMAP_THRESHOLD = 64 << 20
 TRIM_THRESHOLD = 64 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_done: list[bool] = []
 
 
+@functools.cache
 def reuse_large_buffers() -> bool:
     """Set the thresholds once per process (forked workers inherit them); return whether they were set."""
-    if _done:
-        return _done[0]
-    ok = False
-    if sys.platform.startswith("linux"):
-        try:
-            mallopt = ctypes.CDLL(None).mallopt
-        except (OSError, AttributeError):
-            mallopt = None  # a libc without mallopt (musl): nothing to tune
-        if mallopt is not None:
-            ok = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    _done.append(ok)
-    return ok
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False  # a libc without mallopt (musl): nothing to tune
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))

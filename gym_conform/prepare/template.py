@@ -236,7 +236,7 @@ class RowTemplate:
     ) -> None:
         """Record the rows `screen_region` returned from `region`, as `MetricsTrace.observe` would, `count` times."""
         stride = self._size - 1
-        self._record(rows, lambda index: parts[index::stride], trace, count, lambda: not has_double_space(region))
+        self._record(rows, lambda index: parts[index::stride], trace, count, region)
 
     def collated_region(self, parts: list[bytes], lines: int, suffix: bytes) -> bytes:
         """Return the region's lines, each with `suffix` (the agent_ref member, "}" and newline) for its last "}"."""
@@ -272,7 +272,7 @@ class RowTemplate:
 
     def record(self, rows: list[dict], parts: list[list[bytes]], trace: MetricsTrace, count: int) -> None:
         """Record screened rows (each with its parts), in order, as `MetricsTrace.observe` would, `count` times each."""
-        self._record(rows, lambda index: [cut[index] for cut in parts], trace, count, lambda: False)
+        self._record(rows, lambda index: [cut[index] for cut in parts], trace, count, None)
 
     def _record(
         self,
@@ -280,9 +280,9 @@ class RowTemplate:
         column: Callable[[int], list[bytes]],
         trace: MetricsTrace,
         count: int,
-        single_spaced: Callable[[], bool],
+        region: bytes | None,
     ) -> None:
-        """Record rows column by column; `single_spaced()` says whether no text has two spaces in a row."""
+        """Record rows column by column; `region` (the rows' text, if at hand) can show no text has two spaces."""
         size = len(rows)
         if not size:
             return
@@ -302,7 +302,7 @@ class RowTemplate:
                 runs = repeat(space_runs(texts[0]), size)
             else:
                 if plain is None:
-                    plain = single_spaced()
+                    plain = region is not None and not has_double_space(region)
                 if plain:
                     runs = map(bytes.count, texts, repeat(b" "))  # every run of spaces is one space
                 else:
