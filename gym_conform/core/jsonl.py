@@ -25,6 +25,8 @@ from gym_conform.errors import DataError, Location
 # Longest line read by default: far above any real row (a row with images inlined is a few MB), and it bounds
 # the memory a file without line ends (a sparse file of NUL bytes, a binary) can take.
 MAX_LINE_BYTES = 64 << 20
+# The member every NeMo Gym row carries: the model request, in OpenAI Responses API form.
+RCP = "responses_create_params"
 _BOM = b"\xef\xbb\xbf"
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 # A backslash run before `u` and a surrogate code point: an escape when the run is odd.

@@ -13,11 +13,10 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from gym_conform.core.excerpt import quoted
-from gym_conform.core.jsonl import json_type_name
+from gym_conform.core.jsonl import RCP, json_type_name
 from gym_conform.core.responses import ResponseCreateParams
 from gym_conform.core.responses_base import TAG_PREFIX, TAGGED_MODELS, TRAINING_FIELDS
 
-RCP = "responses_create_params"
 _EXAMPLE_RCP = '{"responses_create_params": {"input": [{"role": "user", "content": "What is 2+2?"}]}}'
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUOTED = re.compile(r"'([^']*)'")

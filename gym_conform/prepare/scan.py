@@ -12,12 +12,13 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from gym_conform.core.config.loader import search_roots
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import (
     MAX_LINE_BYTES,
+    RCP,
     JsonLineError,
     bom_error,
     encoding_error,
@@ -28,8 +29,6 @@ from gym_conform.core.jsonl import (
     surrogate_error,
 )
 from gym_conform.core.metrics.dataset_metrics import json_word_count, user_turns
-from gym_conform.core.rows import RCP, check_row
-from gym_conform.core.task_data import TaskIssue, TaskSchema, TaskSchemaError, load_task_schema
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.canonical import DumpsFormProver, count_strings
 from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
@@ -38,6 +37,10 @@ from gym_conform.prepare.quickcheck import quick_params
 from gym_conform.prepare.tasksets import materialize_task, task_row_problem
 from gym_conform.prepare.template import RowTemplate, count_newlines
 from gym_conform.prepare.trace import MetricsTrace
+
+if TYPE_CHECKING:
+    from gym_conform.core.rows import RowIssue
+    from gym_conform.core.task_data import TaskIssue, TaskSchema
 
 BLOCK_BYTES = 1 << 22
 # Bytes a template takes at once, and lines it screens at once when it cannot take them all: enough to spread
@@ -277,7 +280,7 @@ class _Scanner:
         facts = quick_params(row.get(RCP))
         if facts is not None:
             tools, turns, temperature, words, _ = facts
-        elif RCP in row and not check_row(row):
+        elif RCP in row and not _check_row(row):
             params = row[RCP]
             tools = None if params.get("tools") is None else len(params["tools"])
             turns, temperature = user_turns(params.get("input")), params.get("temperature")
@@ -377,7 +380,7 @@ class _Scanner:
             return
         facts = quick_params(row.get(RCP)) if type(row) is dict else None
         if facts is None:
-            issues = check_row(row)
+            issues = _check_row(row)
             if issues:
                 problems.extend(
                     (number, Problem(i.code, i.message, Location(field=i.field or None), i.hint)) for i in issues
@@ -442,10 +445,20 @@ class _Scanner:
         return offset
 
 
+def _check_row(row: Any) -> list[RowIssue]:
+    """`core.rows.check_row`, imported on first use: rows in the shapes `quick_params` knows never need its
+    pydantic models, whose import is a tenth of the start-up."""
+    from gym_conform.core.rows import check_row
+
+    return check_row(row)
+
+
 def _task_schema(schema_dir: str | None) -> TaskSchema | None:
     """The schema of a folder, read statically (the caller has already reported a folder that has none)."""
     if schema_dir is None:
         return None
+    from gym_conform.core.task_data import TaskSchemaError, load_task_schema
+
     try:
         return load_task_schema(Path(schema_dir), roots=search_roots())
     except TaskSchemaError:

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from gym_conform.core.config.loader import search_roots
 from gym_conform.core.files import display_path
-from gym_conform.core.task_data import TaskDataReport, TaskSchemaError, effective_validation, load_task_schema
 from gym_conform.errors import Problem
 from gym_conform.prepare.plan import DatasetJob
 
@@ -18,6 +17,10 @@ MAX_SHOWN_WARNINGS = 20
 
 def with_schemas(jobs: Sequence[DatasetJob], setting: str, mode: str, echo: Echo) -> list[DatasetJob]:
     """Keep each job's schema folder when it holds a usable schema and validation is on; say which are skipped."""
+    if all(job.schema_dir is None for job in jobs):
+        return list(jobs)  # nothing to check: the schema machinery is not even imported
+    from gym_conform.core.task_data import TaskSchemaError, effective_validation, load_task_schema
+
     validation = effective_validation(setting, mode)
     kept = []
     for job in jobs:
@@ -45,6 +48,8 @@ def judge_task_rows(
     """0.7.0's verdict on one file: problems (file:line: field) under `error`, printed lines under `warn`."""
     if job.schema_dir is None:
         return []
+    from gym_conform.core.task_data import TaskDataReport, effective_validation
+
     report = TaskDataReport(job.schema_dir.name, display_path(job.path))
     report.rows = rows - len(issues)
     for line, row_issues in issues:

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from gym_conform.core.jsonl import RCP
 from gym_conform.core.metrics.dataset_metrics import NOT_EXTRA_KEYS
-from gym_conform.core.rows import RCP
 from gym_conform.prepare.quickcheck import ParamsFacts
 from gym_conform.prepare.trace import MetricsTrace
 

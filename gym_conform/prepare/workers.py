@@ -29,7 +29,6 @@ from typing import IO, TYPE_CHECKING, Any
 from gym_conform.core.files import file_identity, open_regular
 from gym_conform.core.jsonl import MAX_LINE_BYTES
 from gym_conform.core.metrics.dataset_metrics import DatasetMetrics, MixedExtraTypesError
-from gym_conform.core.task_data import TaskIssue
 from gym_conform.errors import DataError, Location, Problem
 from gym_conform.prepare.allocator import reuse_large_buffers
 from gym_conform.prepare.plan import DatasetJob
@@ -40,6 +39,8 @@ if TYPE_CHECKING:
     from multiprocessing.pool import IMapIterator
     from multiprocessing.sharedctypes import SynchronizedArray
     from multiprocessing.synchronize import Condition
+
+    from gym_conform.core.task_data import TaskIssue
 
 # Smaller files are scanned in this process: starting workers would cost more than it saves.
 PARALLEL_MIN_BYTES = 16 << 20

@@ -8,9 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from omegaconf.errors import OmegaConfBaseException
-
 from gym_conform.core.config.merge import merge_plain_or_omegaconf
+from gym_conform.core.config.omega import omegaconf_errors
 from gym_conform.core.config.sourcemap import KeyPath, dotted_path
 from gym_conform.errors import ConfigError, Location, combined
 
@@ -151,7 +150,7 @@ class _Applier:
             return None
         try:
             return merge_plain_or_omegaconf(base, overrides)
-        except (OmegaConfBaseException, TypeError, ValueError) as exc:
+        except omegaconf_errors() as exc:
             self._error("config.directive", f"Cannot merge the inherited node: {exc}", directive_path, None)
             return None
 

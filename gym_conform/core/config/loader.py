@@ -8,10 +8,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from omegaconf import Container, DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from typing import TYPE_CHECKING, Any
 
 from gym_conform.core.config.directives import apply_directives
 from gym_conform.core.config.merge import (
@@ -21,8 +18,8 @@ from gym_conform.core.config.merge import (
     merge_plain_or_omegaconf,
     plain_dict,
 )
+from gym_conform.core.config.omega import omegaconf_errors
 from gym_conform.core.config.resolve import (
-    OMEGACONF_ERRORS,
     interpolation_error,
     omegaconf_error,
     raise_on_missing_values,
@@ -32,6 +29,9 @@ from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted
 from gym_conform.core.config.unset import fill_unset
 from gym_conform.core.files import display_path, file_kind, not_regular
 from gym_conform.errors import ConfigError, GymConformError, Location, combined
+
+if TYPE_CHECKING:
+    from omegaconf import Container
 
 EXTRA_ROOTS_ENV_VAR = "NEMO_GYM_EXTRA_ROOTS"
 CONFIG_PATHS_KEY = "config_paths"
@@ -332,6 +332,9 @@ def _merge(layers: Sequence[tuple[dict, Source | None]]) -> dict:
         return merge_layers([data for data, _ in layers])
     except Unmergeable:
         pass  # OmegaConf decides (and explains) what the plain merge cannot
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
     merged: Container = OmegaConf.create({})
     for data, source in layers:
         try:
@@ -377,12 +380,14 @@ def _selected(tree: dict, key: str) -> Any:
     value = tree.get(key)
     if not has_interpolation(value):
         return value
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
     try:
         value = OmegaConf.create(tree).get(key)
         if isinstance(value, (DictConfig, ListConfig)):
             return OmegaConf.to_container(value, resolve=True)
         return value
-    except OMEGACONF_ERRORS as exc:
+    except omegaconf_errors() as exc:
         raise interpolation_error(exc, (key,), None) from exc
 
 
@@ -411,7 +416,7 @@ def _drop_placeholder_implementations(tree: dict, initial: dict) -> None:
                 continue
             try:
                 models[real[0]] = merge_plain_or_omegaconf(placeholder, models[real[0]])
-            except OMEGACONF_ERRORS:
+            except omegaconf_errors():
                 continue  # the real implementation's own values stand; the schema reports their shape
 
 

@@ -9,9 +9,10 @@ would refuse) is `Unmergeable`: callers then merge with OmegaConf, which gives i
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omegaconf import Container, OmegaConf
+if TYPE_CHECKING:
+    from omegaconf import Container
 
 MISSING = "???"
 _LEAF_TYPES = (str, int, float, bool, type(None))
@@ -23,6 +24,8 @@ class Unmergeable(Exception):
 
 def plain_dict(config: Container, resolve: bool = False) -> dict:
     """Return an OmegaConf mapping as a plain dict (a mapping's container is always one)."""
+    from omegaconf import OmegaConf
+
     container = OmegaConf.to_container(config, resolve=resolve)
     if not isinstance(container, dict):
         raise TypeError(f"expected a mapping, got {type(container).__name__}")
@@ -55,6 +58,8 @@ def merge_plain_or_omegaconf(base: dict, layer: dict) -> dict:
     try:
         return merge_layers([base, layer])
     except Unmergeable:
+        from omegaconf import OmegaConf
+
         return plain_dict(OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(layer)))
 
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
-
-from omegaconf import OmegaConf
-from omegaconf.errors import GrammarParseError, OmegaConfBaseException
+from typing import TYPE_CHECKING, Any
 
 from gym_conform.core.config.directives import MISSING_VALUE
 from gym_conform.core.config.merge import has_interpolation, is_plain, plain_dict
+from gym_conform.core.config.omega import omegaconf_errors
 from gym_conform.core.config.simple_resolve import resolve_simple
 from gym_conform.core.config.sourcemap import KeyPath, Source, SourceMap, dotted_path
 from gym_conform.errors import ConfigError, Location, combined
 
-# OmegaConf raises plain TypeError/ValueError for some merges; none of them may escape as a traceback.
-OMEGACONF_ERRORS = (OmegaConfBaseException, TypeError, ValueError, RecursionError)
+if TYPE_CHECKING:
+    from omegaconf.errors import OmegaConfBaseException
+
 _HINT_SET_VALUE = (
     "Provide it via a CLI override, in env.yaml, or in a config passed via config_paths, e.g. ++{key}=<value>"
 )
@@ -29,6 +28,8 @@ def omegaconf_error(exc: OmegaConfBaseException, source: Source | None) -> Confi
     line = source.lines.get(key_path) if source is not None else None
     location = Location(label, line, dotted_path(key_path) or None)
     problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    from omegaconf.errors import GrammarParseError
+
     if isinstance(exc, GrammarParseError):
         return ConfigError(
             f"Config value '{dotted_path(key_path)}' has a malformed interpolation: {problem}",
@@ -105,6 +106,9 @@ def resolve_tree(tree: dict, sourcemap: SourceMap) -> dict:
     resolved = resolve_simple(tree) if is_plain(tree) else None
     if resolved is not None:
         return resolved  # only `${a.b}` / `${oc.env:VAR}` forms, all resolvable: OmegaConf's result, faster
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
     try:
         config = OmegaConf.create(tree)
     except OmegaConfBaseException as exc:
@@ -117,7 +121,7 @@ def resolve_tree(tree: dict, sourcemap: SourceMap) -> dict:
             node = config
             for part in key_path:
                 node = node[part]
-        except OMEGACONF_ERRORS as exc:
+        except omegaconf_errors() as exc:
             errors.append(interpolation_error(exc, key_path, sourcemap))
     if len(errors) == 1:
         raise errors[0]
@@ -125,7 +129,7 @@ def resolve_tree(tree: dict, sourcemap: SourceMap) -> dict:
         raise combined(errors, summary=f"{len(errors)} config value(s) could not be resolved")
     try:
         return plain_dict(config, resolve=True)
-    except OMEGACONF_ERRORS as exc:
+    except omegaconf_errors() as exc:
         raise interpolation_error(exc, (), sourcemap) from exc
 
 

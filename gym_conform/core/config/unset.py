@@ -11,11 +11,9 @@ import os
 import re
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from gym_conform.core.config.directives import MISSING_VALUE
 from gym_conform.core.config.merge import has_interpolation
-from gym_conform.core.config.resolve import OMEGACONF_ERRORS
+from gym_conform.core.config.omega import omegaconf_errors
 from gym_conform.core.config.sourcemap import KeyPath, SourceMap, dotted_path
 from gym_conform.errors import ConfigError
 
@@ -58,13 +56,15 @@ def fill_unset(tree: dict, sourcemap: SourceMap) -> list[ConfigError]:
             needs.append(_needs(key_path, sourcemap, "is '???' (required, no value)", f"++{dotted_path(key_path)}"))
     if _fill_simple(tree, sourcemap, needs):
         return needs
+    from omegaconf import OmegaConf
+
     # Replacing a value can make another resolvable (or reveal the next unset one): a few rounds settle it.
     for _ in range(_MAX_ROUNDS):
         if not has_interpolation(tree):
             break
         try:
             config = OmegaConf.create(tree)
-        except OMEGACONF_ERRORS:
+        except omegaconf_errors():
             break  # a malformed interpolation: resolving reports it with its file and line
         replaced = False
         for key_path, value in _leaves(tree):
@@ -74,7 +74,7 @@ def fill_unset(tree: dict, sourcemap: SourceMap) -> list[ConfigError]:
                 node: Any = config
                 for part in key_path:
                     node = node[part]
-            except OMEGACONF_ERRORS as exc:
+            except omegaconf_errors() as exc:
                 text = str(exc)
                 key, variable = _UNSET_KEY.search(text), _UNSET_VARIABLE.search(text)
                 if key is None and variable is None:
