@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-RCP = "responses_create_params"
+from gym_conform.core.jsonl import RCP
+
 # Row fields that hold the reference answer, in NeMo Gym's servers' spellings (plus any `expected_*` scalar).
 GOLD_FIELDS = (
     "expected_answer",

@@ -15,11 +15,12 @@ from collections.abc import Iterable
 
 from gym_conform.checks.base import CheckFailed
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.probes import GOLD_FIELDS, RCP, ProbeRow, probe_rows, row_golds, states_gold
+from gym_conform.checks.probes import GOLD_FIELDS, ProbeRow, probe_rows, row_golds, states_gold
 from gym_conform.checks.server_import import client_of, reward_range, server_or_skip
 from gym_conform.checks.server_probes import answer_response
 from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows_or_skip
 from gym_conform.checks.server_session import VerifyFailed, payload_line, verify_reward
+from gym_conform.core.jsonl import RCP
 from gym_conform.errors import Location, Problem
 
 # A shorter reference answer ("4", "A") turns up in prompts by chance; from three characters on it is a leak.

@@ -14,8 +14,9 @@ from gym_conform.checks.context import FolderContext
 from gym_conform.checks.properties import Violation, run_property
 from gym_conform.checks.server_import import checked_range, client_of, server_or_skip, verify_location
 from gym_conform.checks.server_rows import NEMO_GYM_FIELDS, verifiable_rows_or_skip
-from gym_conform.checks.server_session import RCP, VerifyFailed, payload_line, verify_reward
+from gym_conform.checks.server_session import VerifyFailed, payload_line, verify_reward
 from gym_conform.checks.strategies import ToolHints, responses
+from gym_conform.core.jsonl import RCP
 from gym_conform.server import LoadedServer
 
 FUZZ_HINT = (

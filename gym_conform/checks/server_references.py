@@ -11,7 +11,8 @@ import json
 
 from gym_conform.agent.rollouts import read_rollouts
 from gym_conform.checks.context import FolderContext
-from gym_conform.checks.server_session import RCP, RESPONSE, response_dump
+from gym_conform.checks.server_session import RESPONSE, response_dump
+from gym_conform.core.jsonl import RCP
 from gym_conform.errors import GymConformError
 from gym_conform.server import LoadedServer
 

@@ -20,9 +20,10 @@ from gym_conform.checks.base import CheckFailed, CheckSkipped
 from gym_conform.checks.context import FolderContext
 from gym_conform.checks.properties import Violation, run_property
 from gym_conform.checks.server_import import client_of, code_location, server_or_skip
-from gym_conform.checks.server_session import RCP, RESPONSE, payload_line, response_json
+from gym_conform.checks.server_session import RESPONSE, payload_line, response_json
 from gym_conform.checks.strategies import Mutation, mutated_rows, valid_rows
 from gym_conform.core.excerpt import excerpt
+from gym_conform.core.jsonl import RCP
 from gym_conform.core.rows import check_row, json_path
 from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import BaseSeedSessionRequest, LoadedServer, ResourcesServer

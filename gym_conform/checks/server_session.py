@@ -15,7 +15,6 @@ from gym_conform.core.responses import Response, make_response
 from gym_conform.errors import ServerError
 from gym_conform.server import ServerClient
 
-RCP = "responses_create_params"
 RESPONSE = "response"
 # Fixed envelope fields, so two calls with the same output send byte-identical requests.
 # parallel_tool_calls, tool_choice and tools are required in an OpenAI Response (NeMo Gym's model refuses one

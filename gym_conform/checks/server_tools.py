@@ -20,7 +20,8 @@ from gym_conform.checks.context import FolderContext
 from gym_conform.checks.properties import Violation, run_property
 from gym_conform.checks.server_import import client_of, server_or_skip
 from gym_conform.checks.server_rows import verifiable_rows
-from gym_conform.checks.server_session import RCP, row_only
+from gym_conform.checks.server_session import row_only
+from gym_conform.core.jsonl import RCP
 from gym_conform.errors import Location, Problem, ServerError
 from gym_conform.server import ServerClient
 

@@ -20,7 +20,8 @@ from typing import Annotated, Any, Literal, Union
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from gym_conform.checks.server_session import RCP, RESPONSE_ENVELOPE
+from gym_conform.checks.server_session import RESPONSE_ENVELOPE
+from gym_conform.core.jsonl import RCP
 from gym_conform.core.responses import ResponseCreateParams
 
 HUGE_TEXT_CHARS = 100_000

@@ -23,13 +23,13 @@ _HINT_SET_VALUE = (
 
 def omegaconf_error(exc: OmegaConfBaseException, source: Source | None) -> ConfigError:
     """Turn an OmegaConf exception about one layer's value into a located ConfigError without a traceback."""
+    from omegaconf.errors import GrammarParseError
+
     key_path = _parse_full_key(str(getattr(exc, "full_key", "") or ""))
     label = source.label if source is not None else None
     line = source.lines.get(key_path) if source is not None else None
     location = Location(label, line, dotted_path(key_path) or None)
     problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    from omegaconf.errors import GrammarParseError
-
     if isinstance(exc, GrammarParseError):
         return ConfigError(
             f"Config value '{dotted_path(key_path)}' has a malformed interpolation: {problem}",
