@@ -35,7 +35,7 @@ from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
 from gym_conform.prepare.tasksets import materialize_task, task_row_problem
-from gym_conform.prepare.template import RowTemplate, count_newlines
+from gym_conform.prepare.template import RowTemplate, count_newlines, parse_lines
 from gym_conform.prepare.trace import MetricsTrace
 
 if TYPE_CHECKING:
@@ -202,10 +202,10 @@ class _Scanner:
                 self._region_offset = offset + start
                 self._lines(region.split(b"\n"), out)
             else:
-                rows, parts = taken
-                template.record_region(rows, parts, self.scan.trace, self.task.num_repeats, region)
+                parts, strings = taken
+                template.record_region(parts, strings, self.scan.trace, self.task.num_repeats, region)
                 if self.schema is not None:
-                    self._check_tasks(self.number + 1, rows)
+                    self._check_tasks(self.number + 1, parse_lines(region))
                 self.scan.rows += lines
                 self.number += lines
                 self.misses = 0
@@ -232,17 +232,17 @@ class _Scanner:
                 if screened_by is not template or index >= screened_end:
                     # A new template (learnt below) screens the lines left afresh.
                     screened_by, screened_from = template, index
-                    rows, parts = template.screen(lines[index : index + SCREEN_LINES])
-                    screened_end = index + len(rows)
+                    taken, parts = template.screen(lines[index : index + SCREEN_LINES])
+                    screened_end = index + len(taken)
                 end = index
-                while end < screened_end and rows[end - screened_from] is not None:
+                while end < screened_end and taken[end - screened_from] is not None:
                     end += 1
                 if end > index:
                     self._take(
                         template,
                         lines[index:end],
-                        cast(list[dict], rows[index - screened_from : end - screened_from]),  # all parsed here
                         parts[index - screened_from : end - screened_from],
+                        cast(list[list[str]], taken[index - screened_from : end - screened_from]),  # all taken
                         out,
                         first + index + 1,
                     )
@@ -260,15 +260,15 @@ class _Scanner:
         self,
         template: RowTemplate,
         lines: list[bytes],
-        rows: list[dict],
         parts: list[list[bytes]],
+        strings: list[list[str]],
         out: list[bytes],
         number: int,
     ) -> None:
         """Record lines the template took (all in json.dumps form): splice the routing member in."""
-        template.record(rows, parts, self.scan.trace, self.task.num_repeats)
+        template.record(parts, strings, self.scan.trace, self.task.num_repeats)
         if self.schema is not None:
-            self._check_tasks(number, rows)
+            self._check_tasks(number, parse_lines(b"\n".join(lines)))
         self.scan.rows += len(lines)
         if self.writing and not self.scan.problems:
             self._splice(lines, out)

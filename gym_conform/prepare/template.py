@@ -12,18 +12,20 @@ changing anything but the metrics; they are *free*:
 A line is taken when (1) it is ASCII without DEL, (2) it has no `\\"` or `\\/` escape and only the `\\uXXXX`
 escapes `json.dumps` writes (lower-case hex, for the code points it escapes that way), so every `"` delimits
 a string, (3) split at `"` it has the template's number of parts, its fixed parts equal the template's and
-its free integers are written as above, and (4) orjson parses it. Then it is valid JSON with the template
-row's tokens except the free ones, each written as `json.dumps` writes its value: the line is `json.dumps`
+its free integers are written as above, and (4) orjson decodes its free string bodies (no control byte,
+unknown escape or lone surrogate). Then it is the template row's text with each free token replaced by
+valid JSON of the same kind, each written as `json.dumps` writes its value: the line is valid, `json.dumps`
 of its parse (so `agent_ref` is spliced in), valid like the template row, and its metric inputs follow from
-the template row's plus the free values. orjson is used only here, and only for lines that pass (1)-(3),
-where it accepts exactly what `json.loads` accepts and decodes strings alike (tests/prepare/test_template.py);
-a line it refuses (a lone surrogate escape, say) is simply not taken. Numbers orjson would read differently
-(integers beyond 64 bits) cannot reach it: every number but the free integers is a fixed part.
+the template row's plus the free values. The line itself is never parsed: only its free strings are decoded,
+all of a region's at once, and whole rows only for a task_data schema. orjson is used only here, and only on
+bodies that pass (1)-(3), where it accepts exactly what `json.loads` accepts and decodes strings alike
+(tests/prepare/test_template.py).
 
 `screen_region` applies the same tests to many lines at once, with one call each: one `split` of the whole
 region (line k's parts then sit at a fixed stride, so each fixed part is checked for every line by one
-`list.count` of a slice), one escape scan and one orjson parse of the lines as an array. `record_region`
-then records column by column, and `collated_region` splices `agent_ref` into every line by one `join`.
+`list.count` of a slice), one escape scan and one orjson decode of the free strings as an array.
+`record_region` then records column by column, and `collated_region` splices `agent_ref` into every line by
+one `join`.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ _dumps = json.JSONEncoder().encode
 _loads = orjson.loads
 
 # What a template records for an extra field, per row: a string's digest, a free integer, or a constant.
-_STR, _ITEM, _INT, _CONST = range(4)
-# One recording step: (kind, source): the key (or (key, position)), the free integer's index, or the constant.
+_STR, _INT, _CONST = range(3)
+# One recording step: (kind, source): the string's index among the free strings, the free integer's, or the constant.
 _Step = tuple[int, Any]
 _FullMatch = Callable[[bytes], "Match[bytes] | None"]
 
@@ -135,6 +137,7 @@ class RowTemplate:
         "_fixed_values",
         "_edges",
         "_fields",
+        "_free",
         "_inner_fixed",
         "_numbers",
         "_size",
@@ -148,6 +151,7 @@ class RowTemplate:
     _fixed_values: Any
     _edges: tuple[bytes, bytes, bytes | None]  # first part, last part, last + newline + first (None: not fixed)
     _fields: list[tuple[array, list[_Step]]]
+    _free: list[int]  # the free strings' part indices
     _inner_fixed: list[tuple[int, bytes]]
     _numbers: list[tuple[int, _FullMatch]]
     _size: int
@@ -177,7 +181,7 @@ class RowTemplate:
                 _add_params(built, value, None, words)
             elif NOT_EXTRA_KEYS.get(key) is None:
                 recorded = trace.extras.get(key)
-                _add_extra(built, value, key, recorded, plan)
+                _add_extra(built, value, recorded, plan)
             else:
                 _add_fixed(built, value)
         built.text(b"}")
@@ -196,17 +200,21 @@ class RowTemplate:
         edges_fixed = fixed[0] == 0 and fixed[-1] == last
         template._edges = (parts[0], parts[last], parts[last] + b"\n" + parts[0] if edges_fixed else None)
         template._numbers = [(index, re.compile(pattern).fullmatch) for index, pattern in built.numbers]
-        template._fields = _fields(plan)
+        fixed_parts = set(fixed)
+        template._free = [index for index in range(1, len(parts), 2) if index not in fixed_parts]
+        slots = {index: slot for slot, index in enumerate(template._free)}
+        template._fields = _fields([(to, kind, slots[source] if kind == _STR else source) for to, kind, source in plan])
         template._word_parts = words
         template._words = facts.words - sum(space_runs(parts[index]) for index in words)
         template._tools, template._turns, template._temperature = facts.tools, facts.turns, facts.temperature
         return template
 
-    def screen_region(self, region: bytes, lines: int) -> tuple[list[dict], list[bytes]] | None:
-        """Return the parses and the flat parts of `lines` newline-separated lines if this template takes all.
+    def screen_region(self, region: bytes, lines: int) -> tuple[list[bytes], list[str]] | None:
+        """Return the flat parts and the free strings of `lines` newline-separated lines if this template takes
+        them all, else None.
 
         Line k's part j is part k * (parts per line - 1) + j: a line's last part and the next line's first
-        part, joined by the newline, are one part. Returns None when any line is not taken (see `screen`).
+        part, joined by the newline, are one part. Free string s of line k is string s * lines + k.
         """
         stride = self._size - 1
         first, last, boundary = self._edges
@@ -223,20 +231,25 @@ class RowTemplate:
         for index, fullmatch in self._numbers:
             if not all(map(fullmatch, parts[index::stride])):
                 return None
-        try:
-            rows = _loads(b"[" + region.replace(b"\n", b",") + b"]")
-        except ValueError:
+        strings = _decoded(list(chain.from_iterable(parts[index::stride] for index in self._free)))
+        if strings is None:
             return None
-        if len(rows) != lines:
-            return None
-        return rows, parts
+        return parts, strings
 
     def record_region(
-        self, rows: list[dict], parts: list[bytes], trace: MetricsTrace, count: int, region: bytes
+        self, parts: list[bytes], strings: list[str], trace: MetricsTrace, count: int, region: bytes
     ) -> None:
-        """Record the rows `screen_region` returned from `region`, as `MetricsTrace.observe` would, `count` times."""
+        """Record the lines `screen_region` took from `region`, as `MetricsTrace.observe` would, `count` times."""
         stride = self._size - 1
-        self._record(rows, lambda index: parts[index::stride], trace, count, region)
+        size = (len(parts) - 1) // stride
+        self._record(
+            size,
+            lambda index: parts[index::stride],
+            lambda slot: strings[slot * size : (slot + 1) * size],
+            trace,
+            count,
+            region,
+        )
 
     def collated_region(self, parts: list[bytes], lines: int, suffix: bytes) -> bytes:
         """Return the region's lines, each with `suffix` (the agent_ref member, "}" and newline) for its last "}"."""
@@ -246,11 +259,9 @@ class RowTemplate:
         parts[-1] = last[:-1] + suffix
         return b'"'.join(parts)
 
-    def screen(self, lines: list[bytes]) -> tuple[list[dict | None], list[list[bytes]]]:
-        """Return, per line (without its newline), its parse if this template takes it (else None), and its parts.
-
-        A taken line is valid and exactly `json.dumps` of its parse (see the module docstring).
-        """
+    def screen(self, lines: list[bytes]) -> tuple[list[list[str] | None], list[list[bytes]]]:
+        """Return, per line (without its newline), its free strings if this template takes it (else None), and
+        its parts. A taken line is valid and exactly `json.dumps` of its parse (see the module docstring)."""
         size, fixed, fixed_values = self._size, self._fixed, self._fixed_values
         parts = [line.split(b'"') for line in lines]
         good = [
@@ -263,27 +274,45 @@ class RowTemplate:
         ]
         for index, fullmatch in self._numbers:
             good = [ok and fullmatch(cut[index]) is not None for ok, cut in zip(good, parts, strict=True)]
-        candidates = [line for line, ok in zip(lines, good, strict=True) if ok]
-        if not candidates:
+        free = self._free
+        bodies = [[cut[index] for index in free] for cut, ok in zip(parts, good, strict=True) if ok]
+        if not bodies:
             return [None] * len(lines), parts
-        parsed = _parse_all(candidates)
-        taken = iter(parsed)
+        width = len(free)
+        strings = _decoded(list(chain.from_iterable(bodies)))
+        decoded: Iterable[list[str] | None]
+        if strings is None:
+            decoded = map(_decoded, bodies)  # one of the lines holds a bad string: which?
+        elif width:
+            decoded = (strings[at : at + width] for at in range(0, len(strings), width))
+        else:
+            decoded = repeat([])
+        taken = iter(decoded)
         return [next(taken) if ok else None for ok in good], parts
 
-    def record(self, rows: list[dict], parts: list[list[bytes]], trace: MetricsTrace, count: int) -> None:
-        """Record screened rows (each with its parts), in order, as `MetricsTrace.observe` would, `count` times each."""
-        self._record(rows, lambda index: [cut[index] for cut in parts], trace, count, None)
+    def record(self, parts: list[list[bytes]], strings: list[list[str]], trace: MetricsTrace, count: int) -> None:
+        """Record taken lines (their parts and free strings), in order, as `MetricsTrace.observe` would, `count`
+        times each."""
+        self._record(
+            len(parts),
+            lambda index: [cut[index] for cut in parts],
+            lambda slot: [line[slot] for line in strings],
+            trace,
+            count,
+            None,
+        )
 
     def _record(
         self,
-        rows: list[dict],
+        size: int,
         column: Callable[[int], list[bytes]],
+        strings: Callable[[int], list[str]],
         trace: MetricsTrace,
         count: int,
         region: bytes | None,
     ) -> None:
-        """Record rows column by column; `region` (the rows' text, if at hand) can show no text has two spaces."""
-        size = len(rows)
+        """Record `size` lines column by column (`column`: a part's texts, `strings`: a free string's values);
+        `region` (their text, if at hand) can show no text has two spaces."""
         if not size:
             return
         trace.examples += size * count
@@ -313,12 +342,22 @@ class RowTemplate:
             return
         ints: list[tuple[bytes, ...]] | None = None
         if self._numbers:
-            # Every screened line matched each free-integer pattern, so fullmatch never returns None here.
+            # Every taken line matched each free-integer pattern, so fullmatch never returns None here.
             groups = [[fullmatch(text).groups() for text in column(index)] for index, fullmatch in self._numbers]  # type: ignore[union-attr]
             ints = [tuple(chain.from_iterable(row_groups)) for row_groups in zip(*groups, strict=True)]
         for recorded, steps in self._fields:
-            columns = [_column(kind, source, rows, ints) for kind, source in steps]
+            columns = [_column(kind, source, size, strings, ints) for kind, source in steps]
             recorded.extend(columns[0] if len(columns) == 1 else chain.from_iterable(zip(*columns, strict=True)))
+
+
+def parse_lines(text: bytes) -> list[dict]:
+    """Return the rows of newline-separated taken lines (for a task_data schema), parsed as `json.loads` would."""
+    try:
+        rows: list[dict] = _loads(b"[" + text.replace(b"\n", b",") + b"]")
+    except ValueError:
+        # An integer beyond 64 bits in a fixed part, which orjson refuses and json.loads reads.
+        rows = [json.loads(line) for line in text.split(b"\n")]
+    return rows
 
 
 def _canonical_escapes(text: bytes) -> bool:
@@ -335,35 +374,30 @@ def _canonical_escapes(text: bytes) -> bool:
     return True
 
 
-def _parse_all(lines: list[bytes]) -> list[dict | None]:
-    """Return orjson's parse of each line, None where it refuses one (one call when it takes them all)."""
+def _decoded(bodies: list[bytes]) -> list[str] | None:
+    """Return the strings whose `json.dumps` bodies (none holding a `"`) are given, or None when one is not
+    valid JSON (a control byte, an unknown escape, a lone surrogate): one orjson call for them all."""
+    if not bodies:
+        return []
     try:
-        parsed = _loads(b"[" + b",".join(lines) + b"]")
-        if len(parsed) == len(lines):
-            return parsed
-    except ValueError:
-        pass
-    return [_parse_or_none(line) for line in lines]
-
-
-def _parse_or_none(line: bytes) -> dict | None:
-    try:
-        return _loads(line)
+        strings: list[str] = _loads(b'["' + b'","'.join(bodies) + b'"]')
     except ValueError:
         return None
+    # A body ending in a backslash would take the next quote into its string: `_canonical_escapes` refuses
+    # one, and the count would show it anyway.
+    return strings if len(strings) == len(bodies) else None
 
 
-def _column(kind: int, source: Any, rows: list[dict], ints: list[tuple[bytes, ...]] | None) -> Iterable[float | int]:
-    """Return one plan step's recorded values for each row (`ints`: each row's free integers, for _INT steps)."""
+def _column(
+    kind: int, source: Any, size: int, strings: Callable[[int], list[str]], ints: list[tuple[bytes, ...]] | None
+) -> Iterable[float | int]:
+    """Return one plan step's recorded values for each line (`ints`: each line's free integers, for _INT steps)."""
     if kind == _STR:
-        return list(map(hash, map(itemgetter(source), rows)))
-    if kind == _ITEM:
-        key, position = source
-        return [hash(row[key][position]) for row in rows]
+        return list(map(hash, strings(source)))
     if kind == _INT:
         assert ints is not None  # a template with an _INT step has free-integer patterns
         return [float(values[source]) for values in ints]
-    return repeat(source, len(rows))
+    return repeat(source, size)
 
 
 def _fields(plan: list[tuple[array, int, Any]]) -> list[tuple[array, list[_Step]]]:
@@ -411,27 +445,22 @@ def _add_fixed(built: _Parts, value: object) -> None:
     _add_params(built, value, None, None)
 
 
-def _add_extra(
-    built: _Parts, value: object, key: str, recorded: array | None, plan: list[tuple[Any, int, Any]]
-) -> None:
+def _add_extra(built: _Parts, value: object, recorded: array | None, plan: list[tuple[Any, int, Any]]) -> None:
     """Add a top-level extra and plan its recording as `MetricsTrace.observe` records it."""
     if type(value) is list:
         built.text(b"[")
         for position, item in enumerate(value):
             if position:
                 built.text(b", ")
-            _add_extra_item(built, item, (key, position), recorded, plan)
+            _add_extra_item(built, item, recorded, plan)
         built.text(b"]")
     else:
-        _add_extra_item(built, value, key, recorded, plan)
+        _add_extra_item(built, value, recorded, plan)
 
 
-def _add_extra_item(
-    built: _Parts, item: object, source: object, recorded: array | None, plan: list[tuple[Any, int, Any]]
-) -> None:
+def _add_extra_item(built: _Parts, item: object, recorded: array | None, plan: list[tuple[Any, int, Any]]) -> None:
     if type(item) is str:
-        built.string(_body(item), True)
-        plan.append((recorded, _ITEM if type(source) is tuple else _STR, source))
+        plan.append((recorded, _STR, built.string(_body(item), True)))
     elif type(item) is int:
         plan.append((recorded, _INT, built.free_int(_dumps(item).encode())))
     elif type(item) is bool or type(item) is float:

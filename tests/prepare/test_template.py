@@ -65,9 +65,9 @@ def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
     lines = [json.dumps(row).encode() for row in rows]
     template, by_template = learnt(seed)
     screened, parts = template.screen(lines)
-    taken = [row for row in screened if row is not None]
-    for line, row in zip(lines, screened, strict=True):
-        if row is None:
+    taken = [strings for strings in screened if strings is not None]
+    for line, strings, (question, answer, _) in zip(lines, screened, values, strict=True):
+        if strings is None:
             # Only a string with a quote or a lone surrogate, or an integer beyond 18 digits, is refused.
             text = line.decode()
             assert (
@@ -78,8 +78,10 @@ def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
                 or any(len(str(abs(score))) > 18 for _, _, score in values)
             )
         else:
-            assert json.dumps(row).encode() == line
-    template.record(taken, [cut for cut, row in zip(parts, screened, strict=True) if row is not None], by_template, 1)
+            assert json.dumps(json.loads(line)).encode() == line
+            # The free strings, in line order: the system and user contents, the answer, the tags.
+            assert strings == ["Be brief.", question, answer, answer, "fixed"]
+    template.record([cut for cut, got in zip(parts, screened, strict=True) if got is not None], taken, by_template, 1)
     expected = parsed_trace([seed] + [row for row, got in zip(rows, screened, strict=True) if got is not None])
     assert metrics_of(by_template) == metrics_of(expected)
     # A template records into the trace it was learnt with: a second one measures the region.
@@ -88,10 +90,12 @@ def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
     region = template.screen_region(joined, len(lines))
     assert (region is not None) == all(row is not None for row in screened)
     if region is not None:
-        template.record_region(region[0], region[1], by_region, 1, joined)
+        region_parts, region_strings = region
+        assert region_strings == [text for strings in zip(*taken, strict=True) for text in strings]
+        template.record_region(region_parts, region_strings, by_region, 1, joined)
         assert metrics_of(by_region) == metrics_of(expected)
         suffix = b', "agent_ref": ' + json.dumps(REF).encode() + b"}\n"
-        assert template.collated_region(region[1], len(lines), suffix) == b"".join(
+        assert template.collated_region(region_parts, len(lines), suffix) == b"".join(
             json.dumps({**row, "agent_ref": REF}).encode() + b"\n" for row in rows
         )
 
@@ -176,3 +180,39 @@ def test_template_rows_give_json_dumps_output_and_sequential_metrics(tmp_path: P
     assert (tmp_path / "out.jsonl").read_bytes() == "".join(
         (json.dumps({**row, "agent_ref": REF}) + "\n") * 2 for row in rows
     ).encode("utf-8", "surrogatepass")
+
+
+BAD_IN_A_RUN = {
+    "tab": ('"question', '"question\t', "row.json"),
+    "unknown escape": ('"question', '"question\\q', "row.json"),
+    "lone surrogate": ('"question', '"\\ud800', "row.surrogate"),
+    "bad answer escape": ('"y"', '"y\\xy"', "row.json"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_IN_A_RUN))
+def test_a_bad_string_inside_a_run_of_template_rows_is_a_problem_at_its_line(tmp_path: Path, kind: str):
+    good, bad, code = BAD_IN_A_RUN[kind]
+    lines = [json.dumps(shaped(f"question {i}", "y", i)) for i in range(3000)]
+    lines[1700] = lines[1700].replace(good, bad, 1)
+    assert lines[1700] != lines[1699].replace("1699", "1700")
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scan = scan_range(RangeTask(str(path), 0, path.stat().st_size, "agent", 1), None)
+    assert [(line, problem.code) for line, problem in scan.problems] == [(1701, code)]
+    assert scan.rows == 2999
+
+
+def test_rows_with_escapes_json_dumps_does_not_write_are_collated_in_json_dumps_form(tmp_path: Path):
+    rows = [shaped(f"a/b {i}", "\u00e9", i) for i in range(3000)]
+    lines = [json.dumps(row) for row in rows]
+    lines[5] = lines[5].replace("a/b", "a\\/b")
+    lines[2500] = lines[2500].replace("\\u00e9", "\\u00E9")
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(tmp_path / "out.jsonl", "wb") as sink:
+        scan = scan_range(RangeTask(str(path), 0, path.stat().st_size, "agent", 1), sink)
+    assert scan.problems == []
+    assert (tmp_path / "out.jsonl").read_bytes() == "".join(
+        json.dumps({**row, "agent_ref": REF}) + "\n" for row in rows
+    ).encode()
