@@ -138,6 +138,7 @@ class RowTemplate:
         "_edges",
         "_fields",
         "_free",
+        "_free_values",
         "_inner_fixed",
         "_numbers",
         "_size",
@@ -152,12 +153,13 @@ class RowTemplate:
     _edges: tuple[bytes, bytes, bytes | None]  # first part, last part, last + newline + first (None: not fixed)
     _fields: list[tuple[array, list[_Step]]]
     _free: list[int]  # the free strings' part indices
+    _free_values: list[tuple[bytes, str]]  # the template row's free strings: body and value
     _inner_fixed: list[tuple[int, bytes]]
     _numbers: list[tuple[int, _FullMatch]]
     _size: int
-    _temperature: float | int | None
-    _tools: int | None
-    _turns: int
+    _temperature: float | None
+    _tools: float | None
+    _turns: float
     _word_parts: list[int]
     _words: int
 
@@ -202,23 +204,31 @@ class RowTemplate:
         template._numbers = [(index, re.compile(pattern).fullmatch) for index, pattern in built.numbers]
         fixed_parts = set(fixed)
         template._free = [index for index in range(1, len(parts), 2) if index not in fixed_parts]
+        bodies = [parts[index] for index in template._free]
+        values = _decoded(bodies)
+        if values is None:
+            return None
+        template._free_values = list(zip(bodies, values, strict=True))
         slots = {index: slot for slot, index in enumerate(template._free)}
         template._fields = _fields([(to, kind, slots[source] if kind == _STR else source) for to, kind, source in plan])
         template._word_parts = words
         template._words = facts.words - sum(space_runs(parts[index]) for index in words)
-        template._tools, template._turns, template._temperature = facts.tools, facts.turns, facts.temperature
+        # As the trace records them: floats (`MetricsTrace` explains why this changes no metric).
+        template._tools = None if facts.tools is None else float(facts.tools)
+        template._turns = float(facts.turns)
+        template._temperature = None if facts.temperature is None else float(facts.temperature)
         return template
 
-    def screen_region(self, region: bytes, lines: int) -> tuple[list[bytes], list[str]] | None:
-        """Return the flat parts and the free strings of `lines` newline-separated lines if this template takes
-        them all, else None.
+    def screen_region(self, region: bytes, lines: int) -> tuple[list[bytes], list[list[str]]] | None:
+        """Return the flat parts and the free strings (per free string, its value in each line) of `lines`
+        newline-separated lines if this template takes them all, else None.
 
         Line k's part j is part k * (parts per line - 1) + j: a line's last part and the next line's first
-        part, joined by the newline, are one part. Free string s of line k is string s * lines + k.
+        part, joined by the newline, are one part.
         """
         stride = self._size - 1
         first, last, boundary = self._edges
-        if boundary is None or not region.isascii() or b"\x7f" in region or not _canonical_escapes(region):
+        if boundary is None or not region.isascii() or b"\x7f" in region:
             return None
         parts = region.split(b'"')
         if len(parts) != lines * stride + 1 or parts[0] != first or parts[-1] != last:
@@ -231,24 +241,52 @@ class RowTemplate:
         for index, fullmatch in self._numbers:
             if not all(map(fullmatch, parts[index::stride])):
                 return None
-        strings = _decoded(list(chain.from_iterable(parts[index::stride] for index in self._free)))
+        strings = self._decoded_columns([parts[index::stride] for index in self._free], lines)
         if strings is None:
             return None
         return parts, strings
 
+    def _decoded_columns(self, columns: list[list[bytes]], lines: int) -> list[list[str]] | None:
+        """Return each free string's values in a region's lines (`columns`: their bodies), or None when one is
+        not `json.dumps` text.
+
+        Only the fixed parts are known good; but a column holding the template's own string in every line is
+        too, and a column equal to an earlier one (a prompt repeating a question field, say) shares its
+        strings, so only the other columns are scanned and decoded, in one call each.
+        """
+        decoded: list[list[str]] = [[] for _ in columns]
+        todo: list[int] = []
+        aliases: list[tuple[int, int]] = []
+        for slot, column in enumerate(columns):
+            body, value = self._free_values[slot]
+            if column.count(body) == lines:
+                decoded[slot] = [value] * lines
+                continue
+            same = next((earlier for earlier in todo if columns[earlier] == column), None)
+            if same is None:
+                todo.append(slot)
+            else:
+                aliases.append((slot, same))
+        if todo:
+            bodies = list(chain.from_iterable(columns[slot] for slot in todo))
+            joined = b'","'.join(bodies)
+            # The bodies are all the region's text that may hold an escape.
+            strings = _decoded(bodies, joined) if _canonical_escapes(joined) else None
+            if strings is None:
+                return None
+            for position, slot in enumerate(todo):
+                decoded[slot] = strings[position * lines : (position + 1) * lines]
+        for slot, same in aliases:
+            decoded[slot] = decoded[same]
+        return decoded
+
     def record_region(
-        self, parts: list[bytes], strings: list[str], trace: MetricsTrace, count: int, region: bytes
+        self, parts: list[bytes], strings: list[list[str]], trace: MetricsTrace, count: int, region: bytes
     ) -> None:
         """Record the lines `screen_region` took from `region`, as `MetricsTrace.observe` would, `count` times."""
         stride = self._size - 1
-        size = (len(parts) - 1) // stride
         self._record(
-            size,
-            lambda index: parts[index::stride],
-            lambda slot: strings[slot * size : (slot + 1) * size],
-            trace,
-            count,
-            region,
+            (len(parts) - 1) // stride, lambda index: parts[index::stride], strings.__getitem__, trace, count, region
         )
 
     def collated_region(self, parts: list[bytes], lines: int, suffix: bytes) -> bytes:
@@ -316,28 +354,35 @@ class RowTemplate:
         if not size:
             return
         trace.examples += size * count
+        # A one-item array times `size` is built by copying, and an array extends an array by copying.
         if self._tools is not None:
-            trace.tools.extend(repeat(self._tools, size))
+            trace.tools.extend(array("d", [self._tools]) * size)
         if self._turns:
-            trace.turns.extend(repeat(self._turns, size))
+            trace.turns.extend(array("d", [self._turns]) * size)
         if self._temperature is not None:
-            trace.temperature.extend(repeat(float(self._temperature), size))
-        words = [self._words] * size
-        plain: bool | None = None
+            trace.temperature.extend(array("d", [self._temperature]) * size)
+        # Each row's words: the template's fixed words plus the space runs of its free texts.
+        words = self._words
+        varying = []
         for index in self._word_parts:
             texts = column(index)
-            runs: Iterable[int]
             if texts.count(texts[0]) == size:
-                runs = repeat(space_runs(texts[0]), size)
+                words += space_runs(texts[0])
             else:
-                if plain is None:
-                    plain = region is not None and not has_double_space(region)
+                varying.append(texts)
+        if not varying:
+            trace.words.extend(array("d", [words]) * size)
+        else:
+            plain = region is not None and not has_double_space(region)
+            total: Iterable[int] = repeat(words, size)
+            for texts in varying:
+                runs: Iterable[int]
                 if plain:
                     runs = map(bytes.count, texts, repeat(b" "))  # every run of spaces is one space
                 else:
                     runs = [text.count(b" ") if b"  " not in text else len(_SPACE_RUN.findall(text)) for text in texts]
-            words = list(map(add, words, runs))
-        trace.words.extend(words)
+                total = map(add, total, runs)
+            trace.words.extend(array("d", list(total)))
         if not self._fields:
             return
         ints: list[tuple[bytes, ...]] | None = None
@@ -347,7 +392,8 @@ class RowTemplate:
             ints = [tuple(chain.from_iterable(row_groups)) for row_groups in zip(*groups, strict=True)]
         for recorded, steps in self._fields:
             columns = [_column(kind, source, size, strings, ints) for kind, source in steps]
-            recorded.extend(columns[0] if len(columns) == 1 else chain.from_iterable(zip(*columns, strict=True)))
+            values = columns[0] if len(columns) == 1 else list(chain.from_iterable(zip(*columns, strict=True)))
+            recorded.extend(array(recorded.typecode, values))
 
 
 def parse_lines(text: bytes) -> list[dict]:
@@ -374,13 +420,16 @@ def _canonical_escapes(text: bytes) -> bool:
     return True
 
 
-def _decoded(bodies: list[bytes]) -> list[str] | None:
-    """Return the strings whose `json.dumps` bodies (none holding a `"`) are given, or None when one is not
-    valid JSON (a control byte, an unknown escape, a lone surrogate): one orjson call for them all."""
+def _decoded(bodies: list[bytes], joined: bytes | None = None) -> list[str] | None:
+    """Return the strings whose `json.dumps` bodies (none holding a `"`) are given (`joined`: them joined by
+    `","`, if at hand), or None when one is not valid JSON (a control byte, an unknown escape, a lone
+    surrogate): one orjson call for them all."""
     if not bodies:
         return []
+    if joined is None:
+        joined = b'","'.join(bodies)
     try:
-        strings: list[str] = _loads(b'["' + b'","'.join(bodies) + b'"]')
+        strings: list[str] = _loads(b'["' + joined + b'"]')
     except ValueError:
         return None
     # A body ending in a backslash would take the next quote into its string: `_canonical_escapes` refuses
@@ -397,7 +446,7 @@ def _column(
     if kind == _INT:
         assert ints is not None  # a template with an _INT step has free-integer patterns
         return [float(values[source]) for values in ints]
-    return repeat(source, size)
+    return [source] * size
 
 
 def _fields(plan: list[tuple[array, int, Any]]) -> list[tuple[array, list[_Step]]]:

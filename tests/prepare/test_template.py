@@ -91,7 +91,7 @@ def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
     assert (region is not None) == all(row is not None for row in screened)
     if region is not None:
         region_parts, region_strings = region
-        assert region_strings == [text for strings in zip(*taken, strict=True) for text in strings]
+        assert region_strings == [list(column) for column in zip(*taken, strict=True)]
         template.record_region(region_parts, region_strings, by_region, 1, joined)
         assert metrics_of(by_region) == metrics_of(expected)
         suffix = b', "agent_ref": ' + json.dumps(REF).encode() + b"}\n"
