@@ -35,7 +35,7 @@ from gym_conform.prepare.plan import AGENT_REF, AGENT_SERVER_TYPE, TASK_SOURCE
 from gym_conform.prepare.prompts import prompt_transform
 from gym_conform.prepare.quickcheck import quick_params
 from gym_conform.prepare.tasksets import materialize_task, task_row_problem
-from gym_conform.prepare.template import RowTemplate, count_newlines, parse_lines
+from gym_conform.prepare.template import RowTemplate, parse_lines
 from gym_conform.prepare.trace import MetricsTrace
 
 if TYPE_CHECKING:
@@ -195,14 +195,13 @@ class _Scanner:
         while True:
             cut = data.find(b"\n", start + REGION_BYTES)
             region = data[start:] if cut < 0 else data[start:cut]
-            lines = count_newlines(region) + 1
             template = self.template
-            taken = None if template is None else template.screen_region(region, lines)
+            taken = None if template is None else template.screen_region(region)
             if template is None or taken is None:
                 self._region_offset = offset + start
                 self._lines(region.split(b"\n"), out)
             else:
-                parts, strings = taken
+                parts, strings, lines = taken
                 template.record_region(parts, strings, self.scan.trace, self.task.num_repeats, region)
                 if self.schema is not None:
                     self._check_tasks(self.number + 1, parse_lines(region))

@@ -23,9 +23,10 @@ bodies that pass (1)-(3), where it accepts exactly what `json.loads` accepts and
 
 `screen_region` applies the same tests to many lines at once, with one call each: one `split` of the whole
 region (line k's parts then sit at a fixed stride, so each fixed part is checked for every line by one
-`list.count` of a slice), one escape scan and one orjson decode of the free strings as an array.
-`record_region` then records column by column, and `collated_region` splices `agent_ref` into every line by
-one `join`.
+`list.count` of a slice), then one escape scan and one orjson decode of the free strings. Those are the only
+text that may differ from the template's, and only their columns that do, and that differ from each other
+(a prompt repeating a question field), are scanned. `record_region` then records column by column, and
+`collated_region` splices `agent_ref` into every line by one `join`.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ _CANONICAL_HEX = rb"(?:00(?:0[0-7]|0b|0e|0f|1[0-9a-f]|7f|[89a-f][0-9a-f])|0[1-9a
 # A backslash before u, / or " (an escape json.dumps avoids, or may write otherwise), unless itself escaped.
 _MAYBE_UNSAFE = re.compile(rb'\\[u/"]')
 _CANONICAL_U = re.compile(_CANONICAL_HEX)
-_BACKSLASH, _U, _NEWLINE, _SPACE = ord("\\"), ord("u"), ord("\n"), ord(" ")
+_BACKSLASH, _U, _SPACE = ord("\\"), ord("u"), ord(" ")
 _FREE_INT = b"(0|-?[1-9][0-9]{0,17})"
 _SPACE_RUN = re.compile(b" +")
 _LITERAL_IN_PARAMS = frozenset({"role", "type"})
@@ -64,11 +65,6 @@ _STR, _INT, _CONST = range(3)
 # One recording step: (kind, source): the string's index among the free strings, the free integer's, or the constant.
 _Step = tuple[int, Any]
 _FullMatch = Callable[[bytes], "Match[bytes] | None"]
-
-
-def count_newlines(region: bytes) -> int:
-    """Return the number of `\\n` bytes in `region` (numpy compares bytes several times faster than bytes.count)."""
-    return int(np.count_nonzero(np.frombuffer(region, np.uint8) == _NEWLINE))
 
 
 def has_double_space(region: bytes) -> bool:
@@ -219,19 +215,22 @@ class RowTemplate:
         template._temperature = None if facts.temperature is None else float(facts.temperature)
         return template
 
-    def screen_region(self, region: bytes, lines: int) -> tuple[list[bytes], list[list[str]]] | None:
-        """Return the flat parts and the free strings (per free string, its value in each line) of `lines`
-        newline-separated lines if this template takes them all, else None.
+    def screen_region(self, region: bytes) -> tuple[list[bytes], list[list[str]], int] | None:
+        """Return the flat parts, the free strings (per free string, its value in each line) and the number of
+        the newline-separated lines of `region` if this template takes them all, else None.
 
         Line k's part j is part k * (parts per line - 1) + j: a line's last part and the next line's first
-        part, joined by the newline, are one part.
+        part, joined by the newline, are one part. No other part can hold a newline (fixed parts are the
+        template's, free integers digits, and free strings decode without a control byte), so the parts tell
+        the number of lines.
         """
         stride = self._size - 1
         first, last, boundary = self._edges
         if boundary is None or not region.isascii() or b"\x7f" in region:
             return None
         parts = region.split(b'"')
-        if len(parts) != lines * stride + 1 or parts[0] != first or parts[-1] != last:
+        lines, rest = divmod(len(parts) - 1, stride)
+        if rest or parts[0] != first or parts[-1] != last:
             return None
         if parts[stride:-1:stride].count(boundary) != lines - 1:
             return None
@@ -244,7 +243,7 @@ class RowTemplate:
         strings = self._decoded_columns([parts[index::stride] for index in self._free], lines)
         if strings is None:
             return None
-        return parts, strings
+        return parts, strings, lines
 
     def _decoded_columns(self, columns: list[list[bytes]], lines: int) -> list[list[str]] | None:
         """Return each free string's values in a region's lines (`columns`: their bodies), or None when one is

@@ -87,10 +87,11 @@ def test_taken_lines_are_dumps_form_and_record_like_parsing(values):
     # A template records into the trace it was learnt with: a second one measures the region.
     template, by_region = learnt(seed)
     joined = b"\n".join(lines)
-    region = template.screen_region(joined, len(lines))
+    region = template.screen_region(joined)
     assert (region is not None) == all(row is not None for row in screened)
     if region is not None:
-        region_parts, region_strings = region
+        region_parts, region_strings, region_lines = region
+        assert region_lines == len(lines)
         assert region_strings == [list(column) for column in zip(*taken, strict=True)]
         template.record_region(region_parts, region_strings, by_region, 1, joined)
         assert metrics_of(by_region) == metrics_of(expected)
@@ -153,8 +154,8 @@ def test_other_shapes_or_forms_are_not_taken(line):
     raw = line.encode("utf-8", "surrogatepass")
     assert template.screen([raw])[0] == [None]
     good = json.dumps(shaped("x", "y", 2)).encode()
-    assert template.screen_region(good + b"\n" + raw, 2) is None
-    assert template.screen_region(good, 1) is not None
+    assert template.screen_region(good + b"\n" + raw) is None
+    assert template.screen_region(good) is not None
 
 
 def test_a_row_with_a_quote_in_a_string_gives_no_template():
@@ -183,24 +184,27 @@ def test_template_rows_give_json_dumps_output_and_sequential_metrics(tmp_path: P
 
 
 BAD_IN_A_RUN = {
-    "tab": ('"question', '"question\t', "row.json"),
-    "unknown escape": ('"question', '"question\\q', "row.json"),
-    "lone surrogate": ('"question', '"\\ud800', "row.surrogate"),
-    "bad answer escape": ('"y"', '"y\\xy"', "row.json"),
+    "tab": ('"question', '"question\t', [(1701, "row.json")]),
+    "unknown escape": ('"question', '"question\\q', [(1701, "row.json")]),
+    "lone surrogate": ('"question', '"\\ud800', [(1701, "row.surrogate")]),
+    "bad answer escape": ('"y"', '"y\\xy"', [(1701, "row.json")]),
+    # A raw newline in a string cuts the row in two lines, neither of them JSON.
+    "raw newline": ('"question', '"question\n', [(1701, "row.json"), (1702, "row.json")]),
 }
 
 
 @pytest.mark.parametrize("kind", list(BAD_IN_A_RUN))
 def test_a_bad_string_inside_a_run_of_template_rows_is_a_problem_at_its_line(tmp_path: Path, kind: str):
-    good, bad, code = BAD_IN_A_RUN[kind]
+    good, bad, expected = BAD_IN_A_RUN[kind]
     lines = [json.dumps(shaped(f"question {i}", "y", i)) for i in range(3000)]
     lines[1700] = lines[1700].replace(good, bad, 1)
     assert lines[1700] != lines[1699].replace("1699", "1700")
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     scan = scan_range(RangeTask(str(path), 0, path.stat().st_size, "agent", 1), None)
-    assert [(line, problem.code) for line, problem in scan.problems] == [(1701, code)]
+    assert [(line, problem.code) for line, problem in scan.problems] == expected
     assert scan.rows == 2999
+    assert scan.lines == 3000 + len(expected) - 1
 
 
 def test_rows_with_escapes_json_dumps_does_not_write_are_collated_in_json_dumps_form(tmp_path: Path):
