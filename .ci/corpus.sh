@@ -12,10 +12,8 @@ wheel_name=nemo_gym-0.7.0-py3-none-any.whl
 mkdir -p "$work"
 started=$(date +%s)
 
-python313=""
-for candidate in /root/.pyenv/versions/3.13.0/bin/python python3.13; do
-  if command -v "$candidate" > /dev/null 2>&1; then python313=$(command -v "$candidate"); break; fi
-done
+source "$here/.ci/corpus_lib.sh"
+python313=$(find_python313)
 if [ -z "$python313" ]; then
   echo "########################################################################################" >&2
   echo "# corpus: SKIPPED: no CPython 3.13 (/root/.pyenv/versions/3.13.0/bin/python or python3.13)" >&2
@@ -32,23 +30,11 @@ fi
 export GYM_CONFORM_NEMO_GYM_WHEEL="$work/$wheel_name"
 
 # A CPython 3.13 venv with both distributions (nemo-gym without its heavy runtime dependencies: the static
-# level runs none of its code). Rebuilt when pyproject.toml changes.
+# level runs none of its code). pip's notes that nemo-gym's runtime dependencies are missing are expected:
+# they go to the log.
+install_wheel_alone() { "$1/bin/pip" install -q --no-deps --ignore-requires-python "$work/$wheel_name"; }
 venv="$work/venv313"
-stamp=$(sha256sum "$here/pyproject.toml" | cut -c1-16)
-if [ ! -f "$venv/.gym-conform-$stamp" ]; then
-  rm -rf "$venv"
-  "$python313" -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip > "$work/pip.log" 2>&1
-  "$venv/bin/pip" install -q --no-deps --ignore-requires-python "$work/$wheel_name" >> "$work/pip.log" 2>&1
-  touch "$venv/.gym-conform-$stamp"
-fi
-# gym-conform from this checkout (editable: reinstalled only when the venv points at another checkout). pip's
-# notes that nemo-gym's runtime dependencies are missing are expected: they go to the log.
-# (-I: not the checkout's own gym_conform/ found through the working directory)
-installed=$("$venv/bin/python" -I -c "import gym_conform, os; print(os.path.dirname(os.path.dirname(gym_conform.__file__)))" 2>/dev/null || true)
-if [ "$installed" != "$here" ]; then
-  "$venv/bin/pip" install -q -e "$here" >> "$work/pip.log" 2>&1 || { cat "$work/pip.log" >&2; exit 1; }
-fi
+ensure_venv "$venv" "$work/pip.log" install_wheel_alone
 
 # A fresh copy of the tree for every run: nothing of the wheel is ever modified.
 rm -rf "$work/tree"
@@ -62,15 +48,5 @@ status=0
 rm -f "$work/report.json"  # a report left by an earlier run must never stand in for this one
 (cd "$work/tree" && "$venv/bin/python" -m pytest resources_servers environments --gym-level static -q \
   --rootdir "$work/tree" -p no:cacheprovider --assert=plain --gym-report "$work/report.json" > "$work/pytest.out" 2>&1) || status=$?
-tail -n 3 "$work/pytest.out"
-if grep -q "INTERNALERROR" "$work/pytest.out"; then
-  grep -m 20 "INTERNALERROR" "$work/pytest.out" >&2
-  echo "corpus: pytest reported an internal error (full output: $work/pytest.out)" >&2
-  exit 1
-fi
-if [ "${1:-}" = "--update" ]; then
-  "$venv/bin/python" "$here/.ci/corpus_compare.py" "$work/report.json" "$expected" --update
-  exit 0
-fi
-"$venv/bin/python" "$here/.ci/corpus_compare.py" "$work/report.json" "$expected" --pytest-exit "$status"
+compare_report corpus "$venv/bin/python" "$work/pytest.out" "$work/report.json" "$expected" "$status" "${1:-}"
 echo "corpus: done in $(( $(date +%s) - started )) s"

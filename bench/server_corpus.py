@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -226,6 +227,8 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=None, help="also keep pytest's --gym-report JSON here")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --), e.g. -k")
     args = parser.parse_args()
+    # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so pytest's child is stopped and the copy removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with tempfile.TemporaryDirectory(prefix="gym-conform-corpus-") as tmp:
         workdir = Path(tmp)
         report, elapsed, tail = run_corpus(args.tree.resolve(), workdir, args)
